@@ -1,0 +1,337 @@
+package relay
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/mcpgate/mcpgate/internal/jsonrpc"
+	"github.com/mcpgate/mcpgate/internal/mcp"
+	"github.com/mcpgate/mcpgate/internal/upstream"
+)
+
+// upstreamLists are the raw list items one upstream last reported.
+type upstreamLists struct {
+	tools, prompts, resources, templates []json.RawMessage
+}
+
+// route says where a namespaced name goes.
+type route struct {
+	upstream string
+	name     string // the upstream's own name
+}
+
+type templateRoute struct {
+	re       *regexp.Regexp
+	upstream string
+}
+
+// catalog is an immutable aggregated view of every upstream's lists, with
+// the list results pre-encoded so that list requests cost a copy.
+type catalog struct {
+	toolsResult, promptsResult, resourcesResult, templatesResult json.RawMessage
+
+	tools     map[string]route
+	prompts   map[string]route
+	resources map[string]string // uri → upstream
+	templates []templateRoute
+}
+
+func emptyCatalog() *catalog {
+	return &catalog{
+		toolsResult:     json.RawMessage(`{"tools":[]}`),
+		promptsResult:   json.RawMessage(`{"prompts":[]}`),
+		resourcesResult: json.RawMessage(`{"resources":[]}`),
+		templatesResult: json.RawMessage(`{"resourceTemplates":[]}`),
+		tools:           map[string]route{},
+		prompts:         map[string]route{},
+		resources:       map[string]string{},
+	}
+}
+
+// maxListPages bounds how many pages of one list the gateway follows.
+const maxListPages = 100
+
+// fetchList collects every page of a list method from one upstream.
+func fetchList(ctx context.Context, conn upstream.Conn, method, field string) ([]json.RawMessage, error) {
+	var items []json.RawMessage
+	var cursor string
+	for page := 0; page < maxListPages; page++ {
+		var params json.RawMessage
+		if cursor != "" {
+			params = jsonrpc.MustRaw(map[string]string{"cursor": cursor})
+		}
+		resp, err := conn.Call(ctx, method, params)
+		if err != nil {
+			return nil, fmt.Errorf("calling %s: %w", method, err)
+		}
+		if resp.Error != nil {
+			return nil, fmt.Errorf("calling %s: %w", method, resp.Error)
+		}
+		var res map[string]json.RawMessage
+		if err := json.Unmarshal(resp.Result, &res); err != nil {
+			return nil, fmt.Errorf("decoding %s result: %w", method, err)
+		}
+		var pageItems []json.RawMessage
+		if raw, ok := res[field]; ok {
+			if err := json.Unmarshal(raw, &pageItems); err != nil {
+				return nil, fmt.Errorf("decoding %s.%s: %w", method, field, err)
+			}
+		}
+		items = append(items, pageItems...)
+		cursor = ""
+		if raw, ok := res["nextCursor"]; ok {
+			_ = json.Unmarshal(raw, &cursor)
+		}
+		if cursor == "" {
+			return items, nil
+		}
+	}
+	return items, fmt.Errorf("calling %s: more than %d pages", method, maxListPages)
+}
+
+// listKind names one of the four aggregated lists.
+type listKind int
+
+const (
+	listTools listKind = iota
+	listPrompts
+	listResources
+	listTemplates
+)
+
+func (k listKind) method() (method, field string) {
+	switch k {
+	case listTools:
+		return mcp.MethodToolsList, "tools"
+	case listPrompts:
+		return mcp.MethodPromptsList, "prompts"
+	case listResources:
+		return mcp.MethodResourcesList, "resources"
+	}
+	return mcp.MethodResourcesTemplatesList, "resourceTemplates"
+}
+
+// offered reports whether an upstream with info offers list kind k.
+func (k listKind) offered(info *upstream.Info) bool {
+	if info == nil {
+		return false
+	}
+	switch k {
+	case listTools:
+		return info.Capabilities.Tools != nil
+	case listPrompts:
+		return info.Capabilities.Prompts != nil
+	}
+	return info.Capabilities.Resources != nil
+}
+
+// refresh re-reads the given lists of one upstream and rebuilds the catalog.
+// It reports whether the aggregated lists changed, per kind.
+func (r *Relay) refresh(ctx context.Context, name string, kinds ...listKind) (changed [4]bool) {
+	u, ok := r.conn(name)
+	if !ok {
+		return changed
+	}
+	info := u.Conn.Info()
+	fetched := map[listKind][]json.RawMessage{}
+	for _, k := range kinds {
+		if !k.offered(info) {
+			fetched[k] = nil
+			continue
+		}
+		method, field := k.method()
+		items, err := fetchList(ctx, u.Conn, method, field)
+		if err != nil {
+			r.log.Warn("upstream list refresh", "upstream", name, "method", method, "err", err)
+			continue // keep what we had
+		}
+		fetched[k] = items
+	}
+	r.refreshMu.Lock()
+	defer r.refreshMu.Unlock()
+	l := r.lists[name]
+	for k, items := range fetched {
+		switch k {
+		case listTools:
+			l.tools = items
+		case listPrompts:
+			l.prompts = items
+		case listResources:
+			l.resources = items
+		case listTemplates:
+			l.templates = items
+		}
+	}
+	old := r.catalog.Load()
+	next := r.buildCatalogLocked()
+	r.catalog.Store(next)
+	changed[listTools] = !bytes.Equal(old.toolsResult, next.toolsResult)
+	changed[listPrompts] = !bytes.Equal(old.promptsResult, next.promptsResult)
+	changed[listResources] = !bytes.Equal(old.resourcesResult, next.resourcesResult) ||
+		!bytes.Equal(old.templatesResult, next.templatesResult)
+	return changed
+}
+
+// buildCatalogLocked aggregates r.lists in upstream order. r.refreshMu is held.
+func (r *Relay) buildCatalogLocked() *catalog {
+	c := emptyCatalog()
+	var tools, prompts, resources, templates []json.RawMessage
+	for _, u := range r.upstreams {
+		name := u.Conn.Name()
+		l := r.lists[name]
+		for _, item := range l.tools {
+			if out, exposed, orig, ok := r.renameItem(name, item, "name"); ok {
+				if _, dup := c.tools[exposed]; dup {
+					r.log.Warn("duplicate tool name", "upstream", name, "tool", orig)
+					continue
+				}
+				c.tools[exposed] = route{upstream: name, name: orig}
+				tools = append(tools, out)
+			}
+		}
+		for _, item := range l.prompts {
+			if out, exposed, orig, ok := r.renameItem(name, item, "name"); ok {
+				if _, dup := c.prompts[exposed]; dup {
+					r.log.Warn("duplicate prompt name", "upstream", name, "prompt", orig)
+					continue
+				}
+				c.prompts[exposed] = route{upstream: name, name: orig}
+				prompts = append(prompts, out)
+			}
+		}
+		for _, item := range l.resources {
+			var res struct {
+				URI string `json:"uri"`
+			}
+			if json.Unmarshal(item, &res) != nil || res.URI == "" {
+				continue
+			}
+			if owner, dup := c.resources[res.URI]; dup {
+				// URIs are routing keys and are kept unchanged; the first
+				// upstream in configuration order owns a contested URI.
+				r.log.Warn("resource uri served by two upstreams", "uri", res.URI, "owner", owner, "shadowed", name)
+				continue
+			}
+			out, _, _, ok := r.renameItem(name, item, "name")
+			if !ok {
+				out = item
+			}
+			c.resources[res.URI] = name
+			resources = append(resources, out)
+		}
+		for _, item := range l.templates {
+			var t struct {
+				URITemplate string `json:"uriTemplate"`
+			}
+			if json.Unmarshal(item, &t) != nil || t.URITemplate == "" {
+				continue
+			}
+			re, err := templateRegexp(t.URITemplate)
+			if err != nil {
+				r.log.Warn("bad resource template", "upstream", name, "err", err)
+				continue
+			}
+			out, _, _, ok := r.renameItem(name, item, "name")
+			if !ok {
+				out = item
+			}
+			c.templates = append(c.templates, templateRoute{re: re, upstream: name})
+			templates = append(templates, out)
+		}
+	}
+	c.toolsResult = listResult("tools", tools)
+	c.promptsResult = listResult("prompts", prompts)
+	c.resourcesResult = listResult("resources", resources)
+	c.templatesResult = listResult("resourceTemplates", templates)
+	return c
+}
+
+func listResult(field string, items []json.RawMessage) json.RawMessage {
+	if items == nil {
+		items = []json.RawMessage{}
+	}
+	return jsonrpc.MustRaw(map[string][]json.RawMessage{field: items})
+}
+
+// renameItem returns item with its field (a name) namespaced by upstream, the
+// exposed name and the original. ok is false when the item has no such
+// string field.
+func (r *Relay) renameItem(upstreamName string, item json.RawMessage, field string) (out json.RawMessage, exposed, orig string, ok bool) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(item, &obj); err != nil {
+		return nil, "", "", false
+	}
+	if err := json.Unmarshal(obj[field], &orig); err != nil || orig == "" {
+		return nil, "", "", false
+	}
+	exposed = r.exposedName(upstreamName, orig)
+	if exposed == orig {
+		return item, exposed, orig, true
+	}
+	obj[field] = jsonrpc.MustRaw(exposed)
+	return jsonrpc.MustRaw(obj), exposed, orig, true
+}
+
+// exposedName namespaces an upstream's tool or prompt name.
+func (r *Relay) exposedName(upstreamName, name string) string {
+	if !r.prefixed() {
+		return name
+	}
+	return upstreamName + r.opts.Separator + name
+}
+
+// templateRegexp turns an RFC 6570 URI template into a matcher: simple
+// expansions {x} match one path segment, reserved ones {+x} and {#x} match
+// anything, and other operators match what is left of the URI.
+func templateRegexp(tmpl string) (*regexp.Regexp, error) {
+	var b strings.Builder
+	b.WriteString("^")
+	for len(tmpl) > 0 {
+		i := strings.IndexByte(tmpl, '{')
+		if i < 0 {
+			b.WriteString(regexp.QuoteMeta(tmpl))
+			break
+		}
+		b.WriteString(regexp.QuoteMeta(tmpl[:i]))
+		j := strings.IndexByte(tmpl[i:], '}')
+		if j < 0 {
+			return nil, fmt.Errorf("unclosed expression in %q", tmpl)
+		}
+		expr := tmpl[i+1 : i+j]
+		switch {
+		case expr == "":
+			return nil, fmt.Errorf("empty expression in %q", tmpl)
+		case expr[0] == '+' || expr[0] == '#':
+			b.WriteString(".*")
+		case strings.ContainsRune("./;?&", rune(expr[0])):
+			b.WriteString(".*")
+		default:
+			b.WriteString("[^/?#]*")
+		}
+		tmpl = tmpl[i+j+1:]
+	}
+	b.WriteString("$")
+	return regexp.Compile(b.String())
+}
+
+// resourceOwner finds the upstream serving uri: a listed resource first,
+// then the first matching template, then a lone upstream.
+func (r *Relay) resourceOwner(uri string) (string, bool) {
+	c := r.catalog.Load()
+	if name, ok := c.resources[uri]; ok {
+		return name, true
+	}
+	for _, t := range c.templates {
+		if t.re.MatchString(uri) {
+			return t.upstream, true
+		}
+	}
+	if len(r.upstreams) == 1 {
+		return r.upstreams[0].Conn.Name(), true
+	}
+	return "", false
+}

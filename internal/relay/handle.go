@@ -1,0 +1,306 @@
+package relay
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/mcpgate/mcpgate/internal/jsonrpc"
+	"github.com/mcpgate/mcpgate/internal/mcp"
+	"github.com/mcpgate/mcpgate/internal/upstream"
+)
+
+// callKey identifies a client request in flight: session and raw id.
+type callKey struct {
+	session string
+	id      string
+}
+
+// call is a client request forwarded to an upstream.
+type call struct {
+	client   *Client
+	clientID json.RawMessage
+	upstream string
+	out      Stream
+	// clientToken is the client's progress token, restored on progress
+	// notifications; gatewayToken replaced it upstream.
+	clientToken  json.RawMessage
+	gatewayToken string
+
+	cancel context.CancelCauseFunc
+}
+
+// errClientCancelled is the cause of a call the client cancelled.
+var errClientCancelled = errors.New("cancelled by the client")
+
+// HandleRequest answers one client request. Messages related to it go to out
+// before it returns. It returns nil when the client cancelled the request:
+// then no response is due ([C]: the receiver should not respond).
+func (r *Relay) HandleRequest(ctx context.Context, c *Client, msg *jsonrpc.Message, out Stream) *jsonrpc.Message {
+	result, rpcErr := r.dispatch(ctx, c, msg, out)
+	switch {
+	case rpcErr == errNoResponse:
+		return nil
+	case rpcErr != nil:
+		return jsonrpc.NewErrorResponse(msg.ID, rpcErr)
+	}
+	return jsonrpc.NewResponse(msg.ID, result)
+}
+
+// errNoResponse marks a request that gets no response.
+var errNoResponse = &jsonrpc.Error{Code: jsonrpc.CodeRequestCancelled, Message: "Request cancelled"}
+
+var emptyResult = json.RawMessage(`{}`)
+
+func (r *Relay) dispatch(ctx context.Context, c *Client, msg *jsonrpc.Message, out Stream) (json.RawMessage, *jsonrpc.Error) {
+	cat := r.catalog.Load()
+	switch msg.Method {
+	case mcp.MethodPing:
+		return emptyResult, nil // [P]
+	case mcp.MethodInitialize:
+		return nil, jsonrpc.NewError(jsonrpc.CodeInvalidRequest, "Invalid Request: the session is already initialized")
+	case mcp.MethodToolsList:
+		return listPage(cat.toolsResult, msg.Params)
+	case mcp.MethodPromptsList:
+		return listPage(cat.promptsResult, msg.Params)
+	case mcp.MethodResourcesList:
+		return listPage(cat.resourcesResult, msg.Params)
+	case mcp.MethodResourcesTemplatesList:
+		return listPage(cat.templatesResult, msg.Params)
+	case mcp.MethodToolsCall:
+		return r.forwardNamed(ctx, c, msg, out, cat.tools, "tool")
+	case mcp.MethodPromptsGet:
+		return r.forwardNamed(ctx, c, msg, out, cat.prompts, "prompt")
+	case mcp.MethodResourcesRead, mcp.MethodResourcesSubscribe, mcp.MethodResourcesUnsubscribe:
+		return r.forwardResource(ctx, c, msg, out)
+	case mcp.MethodCompletionComplete:
+		return r.forwardCompletion(ctx, c, msg, out, cat)
+	case mcp.MethodLoggingSetLevel:
+		return r.setLevel(ctx, c, msg)
+	}
+	return nil, jsonrpc.NewError(jsonrpc.CodeMethodNotFound, "Method not found: "+truncate(msg.Method, 100))
+}
+
+// listPage serves an aggregated list as one page. A cursor is never issued,
+// so any cursor is invalid ([server/utilities/pagination]: -32602).
+func listPage(result json.RawMessage, params json.RawMessage) (json.RawMessage, *jsonrpc.Error) {
+	if len(params) > 0 {
+		var p struct {
+			Cursor *string `json:"cursor"`
+		}
+		if json.Unmarshal(params, &p) != nil {
+			return nil, jsonrpc.NewError(jsonrpc.CodeInvalidParams, "Invalid params")
+		}
+		if p.Cursor != nil {
+			return nil, jsonrpc.NewError(jsonrpc.CodeInvalidParams, "Invalid params: unknown cursor")
+		}
+	}
+	return result, nil
+}
+
+// namedParams are the routing fields of tools/call and prompts/get.
+type namedParams struct {
+	Name string   `json:"name"`
+	Meta metaPart `json:"_meta"`
+}
+
+type metaPart struct {
+	ProgressToken json.RawMessage `json:"progressToken"`
+}
+
+func (r *Relay) forwardNamed(ctx context.Context, c *Client, msg *jsonrpc.Message, out Stream, routes map[string]route, what string) (json.RawMessage, *jsonrpc.Error) {
+	var p namedParams
+	if len(msg.Params) == 0 || json.Unmarshal(msg.Params, &p) != nil || p.Name == "" {
+		return nil, jsonrpc.NewError(jsonrpc.CodeInvalidParams, "Invalid params: "+what+" name required")
+	}
+	rt, ok := routes[p.Name]
+	if !ok {
+		return nil, jsonrpc.NewError(jsonrpc.CodeInvalidParams, fmt.Sprintf("Unknown %s: %s", what, truncate(p.Name, 128)))
+	}
+	var rename map[string]json.RawMessage
+	if rt.name != p.Name {
+		rename = map[string]json.RawMessage{"name": jsonrpc.MustRaw(rt.name)}
+	}
+	return r.forward(ctx, c, msg, out, rt.upstream, p.Meta.ProgressToken, rename)
+}
+
+type resourceParams struct {
+	URI  string   `json:"uri"`
+	Meta metaPart `json:"_meta"`
+}
+
+func (r *Relay) forwardResource(ctx context.Context, c *Client, msg *jsonrpc.Message, out Stream) (json.RawMessage, *jsonrpc.Error) {
+	var p resourceParams
+	if len(msg.Params) == 0 || json.Unmarshal(msg.Params, &p) != nil || p.URI == "" {
+		return nil, jsonrpc.NewError(jsonrpc.CodeInvalidParams, "Invalid params: uri required")
+	}
+	name, ok := r.resourceOwner(p.URI)
+	if !ok {
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeResourceNotFound, Message: "Resource not found",
+			Data: jsonrpc.MustRaw(map[string]string{"uri": truncate(p.URI, 512)})}
+	}
+	// An upstream is shared by sessions: it is subscribed on the first
+	// subscriber and unsubscribed after the last, and the gateway fans
+	// notifications/resources/updated out to the subscribed sessions.
+	switch msg.Method {
+	case mcp.MethodResourcesSubscribe:
+		if r.subscribe(c.SessionID, p.URI) > 1 {
+			return emptyResult, nil
+		}
+		res, rpcErr := r.forward(ctx, c, msg, out, name, p.Meta.ProgressToken, nil)
+		if rpcErr != nil {
+			r.unsubscribe(c.SessionID, p.URI)
+		}
+		return res, rpcErr
+	case mcp.MethodResourcesUnsubscribe:
+		if r.unsubscribe(c.SessionID, p.URI) > 0 {
+			return emptyResult, nil
+		}
+	}
+	return r.forward(ctx, c, msg, out, name, p.Meta.ProgressToken, nil)
+}
+
+type completionParams struct {
+	Ref struct {
+		Type string `json:"type"`
+		Name string `json:"name"`
+		URI  string `json:"uri"`
+	} `json:"ref"`
+	Meta metaPart `json:"_meta"`
+}
+
+func (r *Relay) forwardCompletion(ctx context.Context, c *Client, msg *jsonrpc.Message, out Stream, cat *catalog) (json.RawMessage, *jsonrpc.Error) {
+	var p completionParams
+	if len(msg.Params) == 0 || json.Unmarshal(msg.Params, &p) != nil {
+		return nil, jsonrpc.NewError(jsonrpc.CodeInvalidParams, "Invalid params: ref required")
+	}
+	switch p.Ref.Type {
+	case "ref/prompt":
+		rt, ok := cat.prompts[p.Ref.Name]
+		if !ok {
+			return nil, jsonrpc.NewError(jsonrpc.CodeInvalidParams, "Unknown prompt: "+truncate(p.Ref.Name, 128))
+		}
+		var rename map[string]json.RawMessage
+		if rt.name != p.Ref.Name {
+			var obj map[string]json.RawMessage
+			_ = json.Unmarshal(msg.Params, &obj)
+			var ref map[string]json.RawMessage
+			_ = json.Unmarshal(obj["ref"], &ref)
+			ref["name"] = jsonrpc.MustRaw(rt.name)
+			rename = map[string]json.RawMessage{"ref": jsonrpc.MustRaw(ref)}
+		}
+		return r.forward(ctx, c, msg, out, rt.upstream, p.Meta.ProgressToken, rename)
+	case "ref/resource":
+		name, ok := r.resourceOwner(p.Ref.URI)
+		if !ok {
+			return nil, jsonrpc.NewError(jsonrpc.CodeInvalidParams, "Unknown resource: "+truncate(p.Ref.URI, 512))
+		}
+		return r.forward(ctx, c, msg, out, name, p.Meta.ProgressToken, nil)
+	}
+	return nil, jsonrpc.NewError(jsonrpc.CodeInvalidParams, "Invalid params: ref.type must be ref/prompt or ref/resource")
+}
+
+// forward sends msg to upstream name, with top-level params fields replaced
+// by rename and the progress token (if any) replaced by a gateway token.
+func (r *Relay) forward(ctx context.Context, c *Client, msg *jsonrpc.Message, out Stream, name string, progressToken json.RawMessage, rename map[string]json.RawMessage) (json.RawMessage, *jsonrpc.Error) {
+	u, ok := r.conn(name)
+	if !ok {
+		return nil, jsonrpc.NewError(jsonrpc.CodeInternalError, "Internal error")
+	}
+	cl := &call{client: c, clientID: msg.ID, upstream: name, out: out}
+	params := msg.Params
+	if len(progressToken) > 0 && string(progressToken) != "null" {
+		cl.clientToken = progressToken
+		cl.gatewayToken = fmt.Sprintf("mcpgate-%d", r.nextID.Add(1))
+		var err error
+		if params, err = replaceProgressToken(params, cl.gatewayToken); err != nil {
+			return nil, jsonrpc.NewError(jsonrpc.CodeInvalidParams, "Invalid params: _meta")
+		}
+	}
+	if len(rename) > 0 {
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(params, &obj); err != nil {
+			return nil, jsonrpc.NewError(jsonrpc.CodeInvalidParams, "Invalid params")
+		}
+		for k, v := range rename {
+			obj[k] = v
+		}
+		params = jsonrpc.MustRaw(obj)
+	}
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	ctx, cancelTimeout := context.WithTimeout(ctx, u.CallTimeout)
+	defer cancelTimeout()
+	cl.cancel = cancel
+	if !r.track(cl) {
+		return nil, jsonrpc.NewError(jsonrpc.CodeInvalidRequest, "Invalid Request: request id already in flight")
+	}
+	defer r.untrack(cl)
+
+	resp, err := u.Conn.Call(ctx, msg.Method, params)
+	switch {
+	case err == nil:
+	case errors.Is(context.Cause(ctx), errClientCancelled):
+		return nil, errNoResponse
+	case errors.Is(err, context.DeadlineExceeded):
+		r.log.Warn("upstream call timed out", "upstream", name, "method", msg.Method, "timeout", u.CallTimeout)
+		return nil, jsonrpc.NewError(jsonrpc.CodeUpstreamUnavailable, fmt.Sprintf("Upstream %q did not answer in time", name))
+	case errors.Is(err, upstream.ErrUnavailable):
+		return nil, jsonrpc.NewError(jsonrpc.CodeUpstreamUnavailable, fmt.Sprintf("Upstream %q is unavailable", name))
+	default:
+		r.log.Warn("upstream call failed", "upstream", name, "method", msg.Method, "err", err)
+		return nil, jsonrpc.NewError(jsonrpc.CodeUpstreamUnavailable, fmt.Sprintf("Upstream %q failed", name))
+	}
+	if resp.Error != nil {
+		return nil, resp.Error
+	}
+	return resp.Result, nil
+}
+
+// replaceProgressToken returns params with _meta.progressToken set to token,
+// keeping every other field.
+func replaceProgressToken(params json.RawMessage, token string) (json.RawMessage, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(params, &obj); err != nil {
+		return nil, err
+	}
+	var meta map[string]json.RawMessage
+	if err := json.Unmarshal(obj["_meta"], &meta); err != nil {
+		return nil, err
+	}
+	meta["progressToken"] = jsonrpc.MustRaw(token)
+	obj["_meta"] = jsonrpc.MustRaw(meta)
+	return jsonrpc.MustRaw(obj), nil
+}
+
+func (r *Relay) track(cl *call) bool {
+	k := callKey{cl.client.SessionID, string(cl.clientID)}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.calls[k]; dup {
+		return false
+	}
+	r.calls[k] = cl
+	if cl.gatewayToken != "" {
+		r.progress[cl.gatewayToken] = cl
+	}
+	return true
+}
+
+func (r *Relay) untrack(cl *call) {
+	r.mu.Lock()
+	delete(r.calls, callKey{cl.client.SessionID, string(cl.clientID)})
+	if cl.gatewayToken != "" {
+		delete(r.progress, cl.gatewayToken)
+	}
+	r.mu.Unlock()
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,183 @@
+package relay
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mcpgate/mcpgate/internal/upstream"
+)
+
+// Options configure a Relay. The zero value is usable.
+type Options struct {
+	// Separator joins an upstream's name and a tool's or prompt's name in the
+	// aggregated lists. Zero means "__". Upstream names must not contain it,
+	// which makes namespaced names unambiguous.
+	Separator string
+	// PrefixSingle namespaces names even when only one upstream is
+	// configured. Zero means a lone upstream's names are exposed unchanged.
+	PrefixSingle bool
+	// ServerName and ServerVersion fill serverInfo in initialize results.
+	// Zero means "mcpgate" and "dev".
+	ServerName, ServerVersion string
+	// Instructions is sent in initialize results. Zero means the upstreams'
+	// own instructions, joined.
+	Instructions string
+	// ServerRequestTimeout bounds how long a server→client request
+	// (sampling, elicitation, roots) waits for the client's answer. Zero
+	// means 10 minutes: a person may be answering an elicitation.
+	ServerRequestTimeout time.Duration
+	// Logger receives the relay's logs. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Upstream is one upstream as the relay routes to it.
+type Upstream struct {
+	Conn upstream.Conn
+	// CallTimeout bounds each forwarded call. Zero means 60s.
+	CallTimeout time.Duration
+}
+
+// Relay is the MCP core. Create it with New, Register every upstream in
+// configuration order, then serve. It implements upstream.Handler.
+type Relay struct {
+	opts Options
+	log  *slog.Logger
+
+	// upstreams is written only by Register, before serving starts.
+	upstreams []Upstream
+	byName    map[string]int
+
+	// catalog is the current aggregated view; replaced whole on refresh.
+	catalog   atomic.Pointer[catalog]
+	refreshMu sync.Mutex // serializes catalog rebuilds; guards lists
+	lists     map[string]*upstreamLists
+
+	nextID atomic.Int64 // ids of gateway-made requests and progress tokens
+
+	mu sync.Mutex // guards the fields below
+	// clients are the attached client sessions by session ID.
+	clients map[string]*Client
+	// calls are forwarded client requests in flight, by session and id.
+	calls map[callKey]*call
+	// progress maps gateway progress tokens to calls.
+	progress map[string]*call
+	// serverReqs are server→client requests awaiting the client's answer,
+	// by the id the gateway gave them.
+	serverReqs map[string]*serverRequest
+	// subs are resource subscriptions: uri → session IDs.
+	subs map[string]map[string]struct{}
+	// logLevels are the levels sessions asked for with logging/setLevel.
+	logLevels map[string]int
+
+	wg     sync.WaitGroup // background refreshes
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// New returns a Relay with no upstreams.
+func New(opts Options) *Relay {
+	if opts.Separator == "" {
+		opts.Separator = "__"
+	}
+	if opts.ServerName == "" {
+		opts.ServerName = "mcpgate"
+	}
+	if opts.ServerVersion == "" {
+		opts.ServerVersion = "dev"
+	}
+	if opts.ServerRequestTimeout == 0 {
+		opts.ServerRequestTimeout = 10 * time.Minute
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &Relay{
+		opts:       opts,
+		log:        log,
+		byName:     map[string]int{},
+		lists:      map[string]*upstreamLists{},
+		clients:    map[string]*Client{},
+		calls:      map[callKey]*call{},
+		progress:   map[string]*call{},
+		serverReqs: map[string]*serverRequest{},
+		subs:       map[string]map[string]struct{}{},
+		logLevels:  map[string]int{},
+		ctx:        ctx,
+		cancel:     cancel,
+	}
+	r.catalog.Store(emptyCatalog())
+	return r
+}
+
+// Register adds an upstream. Call it for every upstream, in configuration
+// order, before the upstreams start and before serving.
+func (r *Relay) Register(u Upstream) {
+	if u.CallTimeout == 0 {
+		u.CallTimeout = 60 * time.Second
+	}
+	r.byName[u.Conn.Name()] = len(r.upstreams)
+	r.upstreams = append(r.upstreams, u)
+	r.lists[u.Conn.Name()] = &upstreamLists{}
+}
+
+// Close stops background work and fails pending server→client requests.
+func (r *Relay) Close() {
+	r.cancel()
+	r.wg.Wait()
+	r.mu.Lock()
+	reqs := r.serverReqs
+	r.serverReqs = map[string]*serverRequest{}
+	r.mu.Unlock()
+	for _, sr := range reqs {
+		sr.stop()
+	}
+}
+
+// prefixed reports whether names are namespaced by upstream.
+func (r *Relay) prefixed() bool { return r.opts.PrefixSingle || len(r.upstreams) > 1 }
+
+func (r *Relay) conn(name string) (Upstream, bool) {
+	i, ok := r.byName[name]
+	if !ok {
+		return Upstream{}, false
+	}
+	return r.upstreams[i], true
+}
+
+// Attach registers a client session so that the relay can reach it.
+func (r *Relay) Attach(c *Client) {
+	r.mu.Lock()
+	r.clients[c.SessionID] = c
+	r.mu.Unlock()
+}
+
+// Detach forgets a client session: its subscriptions, its log level, and its
+// pending server→client requests (answered upstream with an error).
+func (r *Relay) Detach(sessionID string) {
+	r.mu.Lock()
+	delete(r.clients, sessionID)
+	delete(r.logLevels, sessionID)
+	for uri, set := range r.subs {
+		delete(set, sessionID)
+		if len(set) == 0 {
+			delete(r.subs, uri)
+		}
+	}
+	var orphans []*serverRequest
+	for id, sr := range r.serverReqs {
+		if sr.sessionID == sessionID {
+			orphans = append(orphans, sr)
+			delete(r.serverReqs, id)
+		}
+	}
+	r.mu.Unlock()
+	for _, sr := range orphans {
+		sr.stop()
+		r.answerUpstream(sr, nil, errSessionGone)
+	}
+}
