@@ -181,3 +181,10 @@ func (r *Relay) Detach(sessionID string) {
 		r.answerUpstream(sr, nil, errSessionGone)
 	}
 }
+
+// InFlight reports how many client requests are being forwarded upstream.
+func (r *Relay) InFlight() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.calls)
+}

@@ -315,7 +315,9 @@ func TestClientCancellation(t *testing.T) {
 	r := newTestRelay(t, Options{}, a)
 	c := &Client{SessionID: "s"}
 	done := make(chan *jsonrpc.Message)
-	go func() { done <- r.HandleRequest(context.Background(), c, request(5, "tools/call", `{"name":"block"}`), newRecStream()) }()
+	go func() {
+		done <- r.HandleRequest(context.Background(), c, request(5, "tools/call", `{"name":"block"}`), newRecStream())
+	}()
 	<-started
 	r.HandleNotification(context.Background(), c, jsonrpc.NewNotification("notifications/cancelled", json.RawMessage(`{"requestId":5}`)))
 	if resp := <-done; resp != nil {

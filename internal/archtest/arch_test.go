@@ -1,0 +1,77 @@
+package archtest
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+type pkg struct {
+	ImportPath string
+	Doc        string
+	Imports    []string
+	Name       string
+}
+
+func listPackages(t *testing.T) []pkg {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-json", "github.com/mcpgate/mcpgate/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	var pkgs []pkg
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+// TestPackageDocs: every package says what it owns.
+func TestPackageDocs(t *testing.T) {
+	for _, p := range listPackages(t) {
+		if p.Name == "main" {
+			continue
+		}
+		if !strings.HasPrefix(p.Doc, "Package "+p.Name+" ") {
+			t.Errorf("%s: package doc must start with %q, got %q", p.ImportPath, "Package "+p.Name+" ", p.Doc)
+		}
+	}
+}
+
+// TestForbiddenImports keeps layers apart.
+func TestForbiddenImports(t *testing.T) {
+	const mod = "github.com/mcpgate/mcpgate/internal/"
+	forbidden := map[string][]string{
+		// The MCP core has no HTTP: transports own the wire.
+		mod + "relay": {"net/http", mod + "streamable", mod + "ssetransport", mod + "httpkit"},
+		// Protocol facts and framing do no I/O.
+		mod + "jsonrpc": {"net/http", "os/exec", "net"},
+		mod + "mcp":     {"net/http", "os/exec", "net"},
+		// Upstreams know nothing of client sessions or transports.
+		mod + "upstream":       {mod + "relay", mod + "session", mod + "streamable"},
+		mod + "upstream/stdio": {mod + "relay", mod + "session", mod + "streamable"},
+		// Transports never reach upstreams directly.
+		mod + "streamable": {mod + "upstream", mod + "upstream/stdio"},
+		// The demo server is an ordinary MCP server: no gateway internals.
+		mod + "demo": {mod + "relay", mod + "upstream", mod + "streamable", mod + "session"},
+	}
+	for _, p := range listPackages(t) {
+		for _, imp := range p.Imports {
+			for _, bad := range forbidden[p.ImportPath] {
+				if imp == bad {
+					t.Errorf("%s must not import %s", p.ImportPath, imp)
+				}
+			}
+			// The Go SDK is for tests only: never on the request path.
+			if strings.HasPrefix(imp, "github.com/modelcontextprotocol/go-sdk") {
+				t.Errorf("%s imports the Go SDK outside tests", p.ImportPath)
+			}
+		}
+	}
+}

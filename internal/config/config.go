@@ -1,0 +1,169 @@
+// Package config defines mcpgate's configuration: its types, strict YAML
+// loading, environment and command-line overrides, defaults and validation.
+//
+// A configuration is built in layers, each overriding the one before:
+// defaults < YAML file (or --stdio, or the built-in demo) < environment <
+// command-line flags. Resolve does all of that; Parse, Load, SetDefaults and
+// Validate are the pieces. Nothing in this package starts anything: it only
+// describes what the gateway should do.
+//
+// Field docs say what each zero value means; SetDefaults writes those
+// meanings in, so code that reads a resolved Config never sees a zero that
+// stands for something else. YAML keys are snake_case; durations are Go
+// duration strings ("30s", "15m", "1h30m").
+package config
+
+import "time"
+
+// Config is the whole gateway configuration.
+type Config struct {
+	// Listen is the address of the MCP listener, host:port. Zero means
+	// DefaultListen (loopback only). Port 0 picks a free port. A host other
+	// than a loopback address exposes the gateway to the network.
+	Listen string `yaml:"listen,omitempty"`
+	// Info is how the gateway introduces itself to clients.
+	Info Info `yaml:"info,omitempty"`
+	// Sessions bounds client sessions.
+	Sessions Sessions `yaml:"sessions,omitempty"`
+	// HTTP bounds the HTTP side of the gateway.
+	HTTP HTTP `yaml:"http,omitempty"`
+	// EventLog bounds the per-stream logs kept for SSE resumption.
+	EventLog EventLog `yaml:"event_log,omitempty"`
+	// Namespace says how upstreams' tool and prompt names are combined.
+	Namespace Namespace `yaml:"namespace,omitempty"`
+	// Upstreams are the MCP servers behind the gateway, in order. The order
+	// matters: it is the order of aggregated lists, and the first upstream
+	// wins a contested resource URI. At least one is required.
+	Upstreams []Upstream `yaml:"upstreams"`
+}
+
+// Info is the serverInfo the gateway reports in initialize results.
+type Info struct {
+	// Name is serverInfo.name. Zero means DefaultName ("mcpgate").
+	Name string `yaml:"name,omitempty"`
+	// Version is serverInfo.version. Zero means the version the mcpgate
+	// binary was built as; SetDefaults leaves it empty for the gateway to
+	// fill in.
+	Version string `yaml:"version,omitempty"`
+}
+
+// Sessions bounds client sessions.
+type Sessions struct {
+	// Max is how many sessions may be open at once; a client asking for
+	// one more gets an error (HTTP 503), and no live session is evicted.
+	// Zero means DefaultMaxSessions (10000).
+	Max int `yaml:"max,omitempty"`
+	// IdleTimeout is how long a session may go without a request before it
+	// is closed. Zero means DefaultIdleTimeout (30m).
+	IdleTimeout time.Duration `yaml:"idle_timeout,omitempty"`
+}
+
+// HTTP bounds the HTTP side of the gateway.
+type HTTP struct {
+	// MaxBodyBytes is the largest request body accepted, in bytes; a
+	// larger one gets HTTP 413. Zero means DefaultMaxBodyBytes (4 MiB).
+	MaxBodyBytes int64 `yaml:"max_body_bytes,omitempty"`
+	// HeartbeatInterval is how often an idle SSE stream gets a comment
+	// line, so that proxies do not cut it. Zero means
+	// DefaultHeartbeatInterval (15s).
+	HeartbeatInterval time.Duration `yaml:"heartbeat_interval,omitempty"`
+	// ShutdownTimeout bounds a graceful shutdown: how long open requests
+	// may run on after a stop signal. Zero means DefaultShutdownTimeout
+	// (10s).
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout,omitempty"`
+}
+
+// EventLog bounds the per-stream logs of server→client messages that let a
+// client resume an SSE stream with Last-Event-ID (MCP Streamable HTTP
+// §Resumability and Redelivery).
+type EventLog struct {
+	// MaxEventsPerStream is how many events a stream retains. Zero means
+	// DefaultMaxEventsPerStream (1024).
+	MaxEventsPerStream int `yaml:"max_events_per_stream,omitempty"`
+	// MaxBytesPerStream is how many bytes of events a stream retains, and
+	// so the largest single event. Zero means DefaultMaxBytesPerStream
+	// (1 MiB).
+	MaxBytesPerStream int64 `yaml:"max_bytes_per_stream,omitempty"`
+	// MaxStreamsPerSession is how many streams a session holds, live or
+	// completed (each POST answered with SSE is one, and so is the GET
+	// stream). Zero means DefaultMaxStreamsPerSession (128).
+	MaxStreamsPerSession int `yaml:"max_streams_per_session,omitempty"`
+}
+
+// Namespace says how names from several upstreams are kept apart: a tool
+// "read" of upstream "fs" is listed as "fs__read".
+type Namespace struct {
+	// Separator joins an upstream's name and a tool's or prompt's name.
+	// Zero means DefaultSeparator ("__"). It may use only the characters
+	// MCP allows in tool names (A-Z a-z 0-9 _ - .), and no upstream name
+	// may contain it.
+	Separator string `yaml:"separator,omitempty"`
+	// PrefixSingle prefixes names even when only one upstream is enabled.
+	// Zero (false) means a lone upstream's names are exposed unchanged.
+	PrefixSingle bool `yaml:"prefix_single,omitempty"`
+}
+
+// Upstream types.
+const (
+	TypeStdio = "stdio" // a local process speaking newline-delimited JSON-RPC on stdin/stdout
+	TypeHTTP  = "http"  // a remote Streamable HTTP server (not supported yet)
+	TypeSSE   = "sse"   // a remote HTTP+SSE (2024-11-05) server (not supported yet)
+)
+
+// Upstream is one MCP server behind the gateway.
+type Upstream struct {
+	// Name identifies the upstream in logs, in namespaced tool and prompt
+	// names, and in the admin API. Required; unique; 1 to 64 characters of
+	// a-z, 0-9 and '-'; it must not contain the namespace separator.
+	Name string `yaml:"name"`
+	// Type is how the gateway reaches the upstream. Zero means TypeStdio.
+	// TypeHTTP and TypeSSE are reserved and rejected for now.
+	Type string `yaml:"type,omitempty"`
+
+	// Command is the program to run (stdio). Required for stdio. Without a
+	// slash it is looked up in the gateway's PATH; a relative path is
+	// relative to the gateway's working directory, not to the config file.
+	Command string `yaml:"command,omitempty"`
+	// Args are the program's arguments, passed as they are: no shell, no
+	// expansion.
+	Args []string `yaml:"args,omitempty"`
+	// Env holds environment variables for the process, on top of the few
+	// it inherits from the gateway (PATH, HOME, LANG, TMPDIR). Values are
+	// literal: no ${VAR} expansion. Nil adds nothing.
+	Env map[string]string `yaml:"env,omitempty"`
+	// Dir is the process's working directory. Zero means the gateway's.
+	Dir string `yaml:"dir,omitempty"`
+
+	// CallTimeout bounds each request forwarded to this upstream. Zero
+	// means DefaultCallTimeout (60s).
+	CallTimeout time.Duration `yaml:"call_timeout,omitempty"`
+	// InitTimeout bounds the initialize handshake after each start. Zero
+	// means DefaultInitTimeout (30s).
+	InitTimeout time.Duration `yaml:"init_timeout,omitempty"`
+	// RestartBackoff bounds the wait before restarting a failed upstream.
+	RestartBackoff Backoff `yaml:"restart_backoff,omitempty"`
+	// Disabled keeps the upstream configured (and validated) but not
+	// started. Zero (false) means it is started.
+	Disabled bool `yaml:"disabled,omitempty"`
+}
+
+// Backoff bounds an exponential backoff: the first wait is Min, each
+// consecutive failure doubles it, up to Max.
+type Backoff struct {
+	// Min is the first wait. Zero means DefaultBackoffMin (250ms).
+	Min time.Duration `yaml:"min,omitempty"`
+	// Max is the longest wait. Zero means DefaultBackoffMax (30s), or Min
+	// if that is longer.
+	Max time.Duration `yaml:"max,omitempty"`
+}
+
+// Enabled returns the upstreams that are not disabled, in order.
+func (c *Config) Enabled() []Upstream {
+	out := make([]Upstream, 0, len(c.Upstreams))
+	for _, u := range c.Upstreams {
+		if !u.Disabled {
+			out = append(out, u)
+		}
+	}
+	return out
+}
