@@ -1,0 +1,186 @@
+package stdio
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mcpgate/mcpgate/internal/mcp"
+)
+
+// Defaults for the zero values of Options.
+const (
+	DefaultInitTimeout       = 30 * time.Second
+	DefaultRestartBackoffMin = 250 * time.Millisecond
+	DefaultRestartBackoffMax = 30 * time.Second
+	DefaultStableAfter       = 30 * time.Second
+	DefaultMaxMessageSize    = 16 << 20
+	DefaultShutdownGrace     = 2 * time.Second
+	DefaultWriteQueue        = 256
+)
+
+// DefaultClientInfo is the clientInfo the gateway sends at initialize when
+// Options.ClientInfo is empty.
+var DefaultClientInfo = json.RawMessage(`{"name":"mcpgate","version":"devel"}`)
+
+// DefaultCapabilities are the client capabilities the gateway declares to
+// an upstream when Options.Capabilities is empty: it relays sampling,
+// elicitation and roots (with list_changed) from its clients.
+var DefaultCapabilities = json.RawMessage(`{"roots":{"listChanged":true},"sampling":{},"elicitation":{}}`)
+
+// InheritedEnv lists the variables a child inherits from the gateway's own
+// environment (when set there). Everything else the child gets comes from
+// Options.Env, so the gateway's secrets do not leak into upstream
+// processes.
+var InheritedEnv = []string{"PATH", "HOME", "LANG", "TMPDIR"}
+
+// Options configure one stdio upstream.
+type Options struct {
+	// Name is the upstream's configured name; required.
+	Name string
+	// Command is the program to run, looked up in the gateway's PATH when
+	// it has no slash; required.
+	Command string
+	// Args are the program's arguments.
+	Args []string
+	// Env holds extra environment variables for the child. The child's
+	// environment is the gateway's PATH, HOME, LANG and TMPDIR (see
+	// InheritedEnv) plus these, which win on conflict. Nil adds nothing.
+	Env map[string]string
+	// Dir is the child's working directory; empty means the gateway's.
+	Dir string
+
+	// ProtocolVersion is the revision asked for at initialize; empty means
+	// mcp.Latest. The upstream may answer another revision, which is used if
+	// the gateway supports it.
+	ProtocolVersion string
+	// ClientInfo is the clientInfo (an Implementation object) sent at
+	// initialize; empty means DefaultClientInfo.
+	ClientInfo json.RawMessage
+	// Capabilities is the ClientCapabilities object sent at initialize;
+	// empty means DefaultCapabilities.
+	Capabilities json.RawMessage
+
+	// InitTimeout bounds the initialize round trip; zero means 30s.
+	InitTimeout time.Duration
+	// RestartBackoffMin and RestartBackoffMax bound the wait before a
+	// restart: after the n-th consecutive failure it is a random point
+	// between half and all of min·2^(n-1) capped at max, never below min.
+	// Zero means 250ms and 30s.
+	RestartBackoffMin, RestartBackoffMax time.Duration
+	// StableAfter is how long a process must have been ready for the
+	// backoff and the MaxRestarts count to start over; zero means 30s.
+	StableAfter time.Duration
+	// MaxRestarts is how many consecutive restarts (without a stable
+	// period between them) are tried before the upstream is stopped for
+	// good; zero means unlimited.
+	MaxRestarts int
+	// ReadyWait is how long Call, Notify and Respond wait for an upstream
+	// that is starting or restarting to become ready before failing with
+	// upstream.ErrUnavailable; zero means they fail at once.
+	ReadyWait time.Duration
+	// MaxMessageSize is the longest line accepted from the upstream's
+	// stdout, in bytes; a longer one is an error that restarts the process.
+	// Zero means 16 MiB.
+	MaxMessageSize int
+	// WriteQueue is how many outgoing messages may wait for the writer;
+	// senders beyond it wait for room, bounded by their ctx. Zero means 256.
+	WriteQueue int
+	// ShutdownGrace is how long each shutdown step waits for the process to
+	// exit (after closing stdin, then after SIGTERM) before the next one;
+	// zero means 2s.
+	ShutdownGrace time.Duration
+	// StderrLevel is the level at which the child's stderr lines are
+	// logged; the zero value is slog.LevelInfo. Use slog.LevelDebug for
+	// chatty servers.
+	StderrLevel slog.Level
+}
+
+// withDefaults validates o and fills in its zero values.
+func (o Options) withDefaults() (Options, error) {
+	var errs []error
+	if o.Name == "" {
+		errs = append(errs, errors.New("name is required"))
+	}
+	if o.Command == "" {
+		errs = append(errs, errors.New("command is required"))
+	}
+	for k := range o.Env {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			errs = append(errs, fmt.Errorf("invalid environment variable name %q", k))
+		}
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"init timeout", o.InitTimeout}, {"restart backoff min", o.RestartBackoffMin},
+		{"restart backoff max", o.RestartBackoffMax}, {"stable after", o.StableAfter},
+		{"ready wait", o.ReadyWait}, {"shutdown grace", o.ShutdownGrace},
+	} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("%s must not be negative", d.name))
+		}
+	}
+	if o.MaxRestarts < 0 || o.MaxMessageSize < 0 || o.WriteQueue < 0 {
+		errs = append(errs, errors.New("max restarts, max message size and write queue must not be negative"))
+	}
+	if o.ProtocolVersion == "" {
+		o.ProtocolVersion = mcp.Latest
+	} else if !mcp.Supported(o.ProtocolVersion) {
+		errs = append(errs, fmt.Errorf("unsupported protocol version %q", o.ProtocolVersion))
+	}
+	if len(o.ClientInfo) == 0 {
+		o.ClientInfo = DefaultClientInfo
+	} else if !json.Valid(o.ClientInfo) {
+		errs = append(errs, errors.New("client info is not valid JSON"))
+	}
+	if len(o.Capabilities) == 0 {
+		o.Capabilities = DefaultCapabilities
+	} else if !json.Valid(o.Capabilities) {
+		errs = append(errs, errors.New("capabilities are not valid JSON"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return o, err
+	}
+	setDefault(&o.InitTimeout, DefaultInitTimeout)
+	setDefault(&o.RestartBackoffMin, DefaultRestartBackoffMin)
+	setDefault(&o.RestartBackoffMax, DefaultRestartBackoffMax)
+	o.RestartBackoffMax = max(o.RestartBackoffMax, o.RestartBackoffMin)
+	setDefault(&o.StableAfter, DefaultStableAfter)
+	setDefault(&o.ShutdownGrace, DefaultShutdownGrace)
+	setDefault(&o.MaxMessageSize, DefaultMaxMessageSize)
+	setDefault(&o.WriteQueue, DefaultWriteQueue)
+	return o, nil
+}
+
+func setDefault[T comparable](p *T, def T) {
+	var zero T
+	if *p == zero {
+		*p = def
+	}
+}
+
+// childEnv builds the child's environment: InheritedEnv taken from the
+// gateway's environment, then extra (sorted by name, winning on conflict).
+func childEnv(extra map[string]string) []string {
+	env := make([]string, 0, len(InheritedEnv)+len(extra))
+	for _, k := range InheritedEnv {
+		if _, set := extra[k]; set {
+			continue
+		}
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(extra)) {
+		env = append(env, k+"="+extra[k])
+	}
+	return env
+}
