@@ -122,24 +122,28 @@ func (m *Message) Validate() error {
 	return nil
 }
 
-// ValidID reports whether raw is a JSON string or integer (MCP forbids null ids).
+// ValidID reports whether raw is a JSON string or integer (MCP forbids null
+// ids). raw must be valid JSON, as it is after Decode.
 func ValidID(raw json.RawMessage) bool {
 	if len(raw) == 0 {
 		return false
 	}
-	switch c := raw[0]; {
-	case c == '"':
-		var s string
-		return json.Unmarshal(raw, &s) == nil
-	case c == '-' || (c >= '0' && c <= '9'):
-		var n json.Number
-		if json.Unmarshal(raw, &n) != nil {
+	if raw[0] == '"' {
+		return len(raw) >= 2 && raw[len(raw)-1] == '"'
+	}
+	digits := raw
+	if digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 19 {
+		return false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
 			return false
 		}
-		_, err := n.Int64()
-		return err == nil
 	}
-	return false
+	return true
 }
 
 // MaxDepth is the deepest nesting of arrays and objects Decode accepts.
