@@ -1,0 +1,170 @@
+// Command mcpgate is an MCP gateway: it puts MCP servers behind one secure
+// Streamable HTTP endpoint.
+//
+//	mcpgate                                  serve the built-in demo upstream on 127.0.0.1:8080
+//	mcpgate serve --listen ADDR --config F   serve what a YAML file describes
+//	mcpgate serve --listen ADDR --stdio CMD  front one stdio MCP server
+//	mcpgate demo-server                      run the demo MCP server on stdin/stdout
+//	mcpgate version                          print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/mcpgate/mcpgate/internal/config"
+	"github.com/mcpgate/mcpgate/internal/demo"
+	"github.com/mcpgate/mcpgate/internal/gateway"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2 // bad flags or a bad configuration
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(args, stdout, stderr)
+	case "demo-server":
+		return demoServer(args, stdin, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "mcpgate", version)
+		return exitOK
+	case "help", "-h", "--help":
+		usage(stdout)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "mcpgate: unknown command %q\n\n", cmd)
+	usage(stderr)
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `mcpgate — an MCP gateway
+
+Usage:
+  mcpgate                                   serve the demo upstream on 127.0.0.1:8080
+  mcpgate serve [--listen ADDR] [--config FILE | --stdio "CMD ARGS"]
+  mcpgate demo-server                       run the built-in demo MCP server on stdio
+  mcpgate version
+
+Run "mcpgate serve -h" for the serve flags. Configuration: docs/configuration.md.
+`)
+}
+
+func serve(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		listen   = fs.String("listen", "", "address to listen on, host:port (default 127.0.0.1:8080)")
+		file     = fs.String("config", "", "YAML configuration file")
+		stdio    = fs.String("stdio", "", `front one stdio MCP server: "CMD ARGS"`)
+		logLevel = fs.String("log-level", "info", "log level: debug, info, warn or error")
+		logJSON  = fs.Bool("log-json", false, "write logs as JSON")
+	)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "mcpgate serve: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "mcpgate serve: --log-level: %v\n", err)
+		return exitUsage
+	}
+	hopts := &slog.HandlerOptions{Level: level}
+	var handler slog.Handler = slog.NewTextHandler(stderr, hopts)
+	if *logJSON {
+		handler = slog.NewJSONHandler(stderr, hopts)
+	}
+	log := slog.New(handler)
+
+	exe, err := os.Executable()
+	if err != nil {
+		exe = os.Args[0]
+	}
+	cfg, err := config.Resolve(config.Source{Listen: *listen, ConfigFile: *file, Stdio: *stdio, Executable: exe})
+	if err != nil {
+		fmt.Fprintln(stderr, "mcpgate:", err)
+		return exitUsage
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err = gateway.Run(ctx, cfg, gateway.Options{
+		Logger:  log,
+		Version: version,
+		OnListen: func(url string) {
+			printBanner(stdout, url, cfg)
+		},
+	})
+	if err != nil {
+		log.Error("gateway stopped", "err", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+func printBanner(w io.Writer, url string, cfg *config.Config) {
+	names := make([]string, 0, len(cfg.Upstreams))
+	for _, u := range cfg.Enabled() {
+		names = append(names, u.Name)
+	}
+	fmt.Fprintf(w, `mcpgate %s is serving MCP at %s/mcp
+  upstreams: %s
+  health:    %s/health
+
+Connect a client:
+  MCP Inspector:   npx @modelcontextprotocol/inspector --transport http --server-url %s/mcp
+  Claude Code:     claude mcp add --transport http mcpgate %s/mcp
+  any MCP client:  Streamable HTTP, URL %s/mcp
+
+Press Ctrl-C to stop.
+`, version, url, strings.Join(names, ", "), url, url, url, url)
+}
+
+func demoServer(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("demo-server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if err := demo.Serve(ctx, stdin, stdout, &demo.Options{Logger: log}); err != nil && !errors.Is(err, context.Canceled) {
+		log.Error("demo server stopped", "err", err)
+		return exitFailure
+	}
+	return exitOK
+}

@@ -1,0 +1,249 @@
+// Package gateway is the composition root: it builds every component from a
+// resolved configuration, wires the HTTP routes, and owns the start and stop
+// order. It holds no protocol logic of its own.
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/mcpgate/mcpgate/internal/config"
+	"github.com/mcpgate/mcpgate/internal/eventlog"
+	"github.com/mcpgate/mcpgate/internal/httpkit"
+	"github.com/mcpgate/mcpgate/internal/relay"
+	"github.com/mcpgate/mcpgate/internal/session"
+	"github.com/mcpgate/mcpgate/internal/streamable"
+	"github.com/mcpgate/mcpgate/internal/upstream"
+	"github.com/mcpgate/mcpgate/internal/upstream/stdio"
+)
+
+// Options are what the gateway takes besides its configuration.
+type Options struct {
+	// Logger receives every log. Nil discards logs.
+	Logger *slog.Logger
+	// Version is the binary's version, reported on /health and as
+	// serverInfo.version unless the configuration names one. Zero means "dev".
+	Version string
+	// OnListen, if set, is called with the base URL (http://host:port) once
+	// the listener is open.
+	OnListen func(baseURL string)
+	// StartTimeout bounds how long Start waits for the upstreams' first
+	// initialize and lists before serving anyway (late upstreams appear
+	// through list_changed). Zero means 30s.
+	StartTimeout time.Duration
+}
+
+// Gateway is a built gateway: upstreams, relay, sessions, transports and
+// routes.
+type Gateway struct {
+	cfg  *config.Config
+	opts Options
+	log  *slog.Logger
+
+	pool       *upstream.Pool
+	relay      *relay.Relay
+	sessions   *session.Manager
+	events     eventlog.Log
+	streamable *streamable.Handler
+	handler    http.Handler
+	started    time.Time
+}
+
+// New builds a gateway from a resolved, valid configuration. It starts
+// nothing.
+func New(cfg *config.Config, opts Options) (*Gateway, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	if opts.StartTimeout == 0 {
+		opts.StartTimeout = 30 * time.Second
+	}
+	g := &Gateway{cfg: cfg, opts: opts, log: opts.Logger}
+
+	serverVersion := cfg.Info.Version
+	if serverVersion == "" {
+		serverVersion = opts.Version
+	}
+	g.relay = relay.New(relay.Options{
+		Separator:     cfg.Namespace.Separator,
+		PrefixSingle:  cfg.Namespace.PrefixSingle,
+		ServerName:    cfg.Info.Name,
+		ServerVersion: serverVersion,
+		Logger:        g.log.With("component", "relay"),
+	})
+	clientInfo, _ := json.Marshal(map[string]string{"name": "mcpgate", "version": opts.Version})
+	var conns []upstream.Conn
+	for _, u := range cfg.Enabled() {
+		conn, err := newUpstream(u, clientInfo, g.relay, g.log)
+		if err != nil {
+			return nil, fmt.Errorf("building upstream %q: %w", u.Name, err)
+		}
+		g.relay.Register(relay.Upstream{Conn: conn, CallTimeout: u.CallTimeout})
+		conns = append(conns, conn)
+	}
+	pool, err := upstream.NewPool(conns, g.log.With("component", "upstream"))
+	if err != nil {
+		return nil, fmt.Errorf("building upstream pool: %w", err)
+	}
+	g.pool = pool
+
+	g.events = eventlog.NewMemory(eventlog.Limits{
+		MaxEvents:  cfg.EventLog.MaxEventsPerStream,
+		MaxBytes:   cfg.EventLog.MaxBytesPerStream,
+		MaxStreams: cfg.EventLog.MaxStreamsPerSession,
+	})
+	g.sessions = session.NewManager(session.NewMemoryStore(), session.Config{
+		MaxSessions: cfg.Sessions.Max,
+		IdleTimeout: cfg.Sessions.IdleTimeout,
+		OnExpire: func(s *session.Session, reason session.ExpireReason) {
+			g.streamable.SessionExpired(s, reason)
+		},
+		Logger: g.log.With("component", "session"),
+	})
+	g.streamable = streamable.New(g.relay, g.sessions, g.events, &streamable.Options{
+		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+		Heartbeat:    cfg.HTTP.HeartbeatInterval,
+		Logger:       g.log.With("component", "streamable"),
+	})
+	h, err := g.routes()
+	if err != nil {
+		return nil, err
+	}
+	g.handler = h
+	return g, nil
+}
+
+func newUpstream(u config.Upstream, clientInfo json.RawMessage, h upstream.Handler, log *slog.Logger) (upstream.Conn, error) {
+	switch u.Type {
+	case config.TypeStdio, "":
+		return stdio.New(stdio.Options{
+			Name:              u.Name,
+			Command:           u.Command,
+			Args:              u.Args,
+			Env:               u.Env,
+			Dir:               u.Dir,
+			ClientInfo:        clientInfo,
+			InitTimeout:       u.InitTimeout,
+			RestartBackoffMin: u.RestartBackoff.Min,
+			RestartBackoffMax: u.RestartBackoff.Max,
+		}, h, log.With("upstream", u.Name))
+	}
+	return nil, fmt.Errorf("upstream type %q is not supported", u.Type)
+}
+
+// Handler is the gateway's HTTP handler: /mcp, /health and JSON 404s.
+func (g *Gateway) Handler() http.Handler { return g.handler }
+
+// Start starts the upstreams and waits, bounded by Options.StartTimeout,
+// for their first lists, so that the first client sees them.
+func (g *Gateway) Start(ctx context.Context) error {
+	g.started = time.Now()
+	ctx, cancel := context.WithTimeout(ctx, g.opts.StartTimeout)
+	defer cancel()
+	if err := g.pool.Start(ctx); err != nil {
+		return fmt.Errorf("starting upstreams: %w", err)
+	}
+	g.relay.Refresh(ctx)
+	return nil
+}
+
+// Shutdown stops the gateway in order: streams and sessions are closed, then
+// the HTTP server drains (done by the caller of Serve), then upstreams stop
+// in spec order, then stores.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	var errs []error
+	if err := g.streamable.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("closing streams: %w", err))
+	}
+	g.relay.Close()
+	if err := g.pool.Close(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("stopping upstreams: %w", err))
+	}
+	g.sessions.Close()
+	return errors.Join(errs...)
+}
+
+// Run builds, starts and serves a gateway until ctx ends, then shuts it down
+// gracefully within cfg.HTTP.ShutdownTimeout.
+func Run(ctx context.Context, cfg *config.Config, opts Options) error {
+	g, err := New(cfg, opts)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+	}
+	log := g.log
+	if err := g.Start(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{
+		Handler:           g.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("serving", "addr", ln.Addr().String(), "upstreams", len(cfg.Enabled()))
+	if opts.OnListen != nil {
+		opts.OnListen("http://" + ln.Addr().String())
+	}
+
+	select {
+	case err := <-served:
+		g.Shutdown(context.Background())
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
+	defer cancel()
+	// Streams first, so that long-lived SSE responses end and the server
+	// can drain; then the server; then upstreams and stores.
+	streamsErr := g.streamable.Shutdown(sctx)
+	srvErr := srv.Shutdown(sctx)
+	if srvErr != nil {
+		srv.Close()
+	}
+	err = g.Shutdown(sctx)
+	log.Info("stopped")
+	return errors.Join(streamsErr, srvErr, err)
+}
+
+// routes builds the route table: the edge chain for everything, the MCP
+// endpoint behind the Host/Origin guard.
+func (g *Gateway) routes() (http.Handler, error) {
+	guard, err := httpkit.NewGuard(httpkit.GuardOptions{
+		Loopback:   true,
+		WriteError: streamable.WriteError,
+		Logger:     g.log.With("component", "guard"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("building host guard: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/mcp", guard.Handler(g.streamable))
+	mux.HandleFunc("GET /health", g.health)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		httpkit.WriteJSON(w, r, httpkit.NewError(http.StatusNotFound, "not_found", "No such endpoint. The MCP endpoint is /mcp."))
+	})
+	edge := httpkit.Chain(
+		httpkit.Recover(g.log),
+		httpkit.RequestID(nil),
+		httpkit.AccessLog(g.log.With("component", "http")),
+	)
+	return edge(mux), nil
+}
