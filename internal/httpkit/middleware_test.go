@@ -1,0 +1,302 @@
+package httpkit
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// logBuffer collects JSON log lines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *logBuffer) logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// lines decodes the log lines with the given message.
+func (l *logBuffer) lines(t *testing.T, msg string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(l.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if m["msg"] == msg {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func decodeError(t *testing.T, body []byte) errorBody {
+	t.Helper()
+	var e errorBody
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil {
+		t.Fatalf("error body %q: %v", body, err)
+	}
+	return e
+}
+
+func TestHandleWritesPublicPartOnly(t *testing.T) {
+	var logs logBuffer
+	secret := errors.New("dial tcp 10.0.0.7:6379: secret detail")
+	tests := []struct {
+		name       string
+		err        error
+		wantStatus int
+		wantCode   string
+		wantLog    string
+	}{
+		{"http error", &Error{Status: 404, Code: "not_found", Message: "no such thing", Err: secret}, 404, "not_found", "request refused"},
+		{"wrapped http error", fmt.Errorf("looking up: %w", NewError(409, "conflict", "busy")), 409, "conflict", ""},
+		{"internal error", secret, 500, "internal_error", "request failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := Chain(RequestID(nil))(Handle(logs.logger(), func(http.ResponseWriter, *http.Request) error { return tt.err }))
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest("GET", "/x", nil))
+			if w.Code != tt.wantStatus {
+				t.Errorf("status: got %d, want %d", w.Code, tt.wantStatus)
+			}
+			if ct := w.Header().Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type: got %q", ct)
+			}
+			body := decodeError(t, w.Body.Bytes())
+			if body.Error != tt.wantCode || body.RequestID == "" || body.RequestID != w.Header().Get(HeaderRequestID) {
+				t.Errorf("body: got %+v", body)
+			}
+			if strings.Contains(w.Body.String(), "secret") {
+				t.Errorf("body leaks the internal error: %s", w.Body)
+			}
+			if tt.wantLog != "" {
+				found := false
+				for _, l := range logs.lines(t, tt.wantLog) {
+					if l["request_id"] == body.RequestID && strings.Contains(fmt.Sprint(l["err"]), "secret detail") {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("no %q log line with the request ID and the detail; log:\n%s", tt.wantLog, logs.String())
+				}
+			}
+		})
+	}
+}
+
+func TestRequestID(t *testing.T) {
+	echo := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, RequestIDFromContext(r.Context())) })
+	tests := []struct {
+		name     string
+		opts     *RequestIDOptions
+		incoming string
+		keep     bool
+	}{
+		{"generated", nil, "", false},
+		{"untrusted incoming ignored", nil, "abc-123", false},
+		{"trusted incoming kept", &RequestIDOptions{TrustIncoming: true}, "abc-123", true},
+		{"trusted but malformed", &RequestIDOptions{TrustIncoming: true}, "abc 123\n", false},
+		{"trusted but too long", &RequestIDOptions{TrustIncoming: true}, strings.Repeat("a", 65), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			if tt.incoming != "" {
+				r.Header.Set(HeaderRequestID, tt.incoming)
+			}
+			w := httptest.NewRecorder()
+			RequestID(tt.opts)(echo).ServeHTTP(w, r)
+			got, hdr := w.Body.String(), w.Header().Get(HeaderRequestID)
+			if got != hdr || !validRequestID(got) {
+				t.Fatalf("context ID %q, header %q", got, hdr)
+			}
+			if (got == tt.incoming) != tt.keep {
+				t.Errorf("got ID %q with incoming %q; want kept=%v", got, tt.incoming, tt.keep)
+			}
+		})
+	}
+}
+
+func TestRecover(t *testing.T) {
+	var logs logBuffer
+	log := logs.logger()
+	t.Run("before writing", func(t *testing.T) {
+		h := Chain(RequestID(nil), AccessLog(log), Recover(log))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+			panic("boom: secret")
+		}))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/p", nil))
+		if w.Code != 500 {
+			t.Fatalf("status: got %d, want 500", w.Code)
+		}
+		if body := decodeError(t, w.Body.Bytes()); body.Error != "internal_error" || strings.Contains(w.Body.String(), "secret") {
+			t.Errorf("body: %s", w.Body)
+		}
+		panics := logs.lines(t, "panic serving request")
+		if len(panics) != 1 || !strings.Contains(fmt.Sprint(panics[0]["stack"]), "middleware_test.go") {
+			t.Errorf("panic log: %v", panics)
+		}
+		access := logs.lines(t, "http request")
+		if len(access) != 1 || access[0]["status"] != float64(500) {
+			t.Errorf("access log: %v", access)
+		}
+	})
+	t.Run("after writing", func(t *testing.T) {
+		h := Recover(log)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "partial")
+			panic("late")
+		}))
+		srv := httptest.NewServer(h)
+		defer srv.Close()
+		resp, err := http.Get(srv.URL)
+		if err == nil {
+			_, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		if err == nil {
+			t.Error("a response that panicked after writing arrived whole; want an aborted connection")
+		}
+	})
+	t.Run("abort handler passes", func(t *testing.T) {
+		h := Recover(log)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) }))
+		defer func() {
+			if v := recover(); v != http.ErrAbortHandler {
+				t.Errorf("recovered %v, want http.ErrAbortHandler", v)
+			}
+		}()
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	})
+}
+
+func TestAccessLogOmitsSecrets(t *testing.T) {
+	var logs logBuffer
+	h := Chain(RequestID(nil), AccessLog(logs.logger()))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusTeapot)
+		io.WriteString(w, "12345")
+	}))
+	r := httptest.NewRequest("POST", "/mcp?access_token=SECRET1", nil)
+	r.Header.Set("Authorization", "Bearer SECRET2")
+	r.Header.Set("Cookie", "session=SECRET3")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	lines := logs.lines(t, "http request")
+	if len(lines) != 1 {
+		t.Fatalf("access log lines: %v", logs.String())
+	}
+	l := lines[0]
+	if l["method"] != "POST" || l["path"] != "/mcp" || l["status"] != float64(418) || l["bytes"] != float64(5) ||
+		l["request_id"] != w.Header().Get(HeaderRequestID) {
+		t.Errorf("access log line: %v", l)
+	}
+	if _, ok := l["duration"]; !ok {
+		t.Errorf("access log line has no duration: %v", l)
+	}
+	if strings.Contains(logs.String(), "SECRET") {
+		t.Errorf("access log holds a secret: %s", logs.String())
+	}
+}
+
+func TestAccessLogKeepsFlusher(t *testing.T) {
+	flushed := false
+	h := AccessLog(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		flushed = http.NewResponseController(w).Flush() == nil
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	if !flushed {
+		t.Error("Flush through the access log wrapper failed")
+	}
+}
+
+func TestBodyLimit(t *testing.T) {
+	var readErr error
+	h := BodyLimit(10, nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, readErr = io.ReadAll(r.Body)
+		if IsTooLarge(readErr) {
+			WriteJSON(w, r, TooLarge)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	tests := []struct {
+		name    string
+		body    io.Reader
+		length  int64
+		want    int
+		tooLong bool
+	}{
+		{"small", strings.NewReader("12345"), 5, 204, false},
+		{"declared too large", strings.NewReader(strings.Repeat("x", 11)), 11, 413, false},
+		{"chunked too large", io.MultiReader(strings.NewReader(strings.Repeat("x", 20))), -1, 413, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			readErr = nil
+			req, _ := http.NewRequest("POST", srv.URL, tt.body)
+			req.ContentLength = tt.length
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status: got %d, want %d", resp.StatusCode, tt.want)
+			}
+			if tt.want == 413 {
+				if e := decodeError(t, body); e.Error != "payload_too_large" {
+					t.Errorf("body: %s", body)
+				}
+			}
+			if IsTooLarge(readErr) != tt.tooLong {
+				t.Errorf("handler read error %v; want too large = %v", readErr, tt.tooLong)
+			}
+		})
+	}
+}
+
+func TestChainOrder(t *testing.T) {
+	var order []string
+	mw := func(name string) Middleware {
+		return func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				order = append(order, name)
+				next.ServeHTTP(w, r)
+			})
+		}
+	}
+	Chain(mw("a"), mw("b"), mw("c"))(http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	if got := strings.Join(order, ""); got != "abc" {
+		t.Errorf("order: got %q, want abc", got)
+	}
+}

@@ -1,0 +1,107 @@
+package streamable
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/mcpgate/mcpgate/internal/eventlog"
+	"github.com/mcpgate/mcpgate/internal/mcp"
+	"github.com/mcpgate/mcpgate/internal/session"
+)
+
+// discardWriter is a minimal ResponseWriter, so the benchmark measures the
+// handler rather than a recorder.
+type discardWriter struct {
+	h      http.Header
+	status int
+	n      int
+}
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) WriteHeader(code int)        { w.status = code }
+func (w *discardWriter) Write(p []byte) (int, error) { w.n += len(p); return len(p), nil }
+func (w *discardWriter) Flush()                      {}
+
+// BenchmarkPOSTJSON: a tools/call-like request answered at once by the
+// core, through the handler (ServeHTTP), in an initialized session.
+func BenchmarkPOSTJSON(b *testing.B) {
+	core := newFakeCore()
+	mgr := session.NewManager(session.NewMemoryStore(), session.Config{})
+	defer mgr.Close()
+	h := New(core, mgr, eventlog.NewMemory(eventlog.Limits{}), nil)
+	defer h.Shutdown(context.Background())
+
+	w := &discardWriter{h: http.Header{}}
+	r := httptest.NewRequest("POST", "/mcp", strings.NewReader(initBody(mcp.Version20251125)))
+	r.Header.Set("Accept", "application/json, text/event-stream")
+	r.Header.Set("Content-Type", "application/json")
+	h.ServeHTTP(w, r)
+	sid := w.h.Get("Mcp-Session-Id")
+	if w.status != 200 || sid == "" {
+		b.Fatalf("initialize: %d", w.status)
+	}
+	body := []byte(`{"jsonrpc":"2.0","id":42,"method":"fast","params":{"name":"search","arguments":{"query":"mcp gateway","limit":10}}}`)
+	hdr := http.Header{
+		"Accept":               {"application/json, text/event-stream"},
+		"Content-Type":         {"application/json"},
+		"Mcp-Session-Id":       {sid},
+		"Mcp-Protocol-Version": {mcp.Version20251125},
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		w := &discardWriter{h: http.Header{}}
+		rd := bytes.NewReader(body)
+		for pb.Next() {
+			rd.Reset(body)
+			r := &http.Request{Method: "POST", Header: hdr, Body: io.NopCloser(rd), ContentLength: int64(len(body))}
+			r = r.WithContext(context.Background())
+			clear(w.h)
+			w.status = 0
+			h.ServeHTTP(w, r)
+			if w.status != 200 {
+				b.Fatalf("status %d", w.status)
+			}
+		}
+	})
+}
+
+// BenchmarkPOSTJSONHTTP is the same over a real loopback connection.
+func BenchmarkPOSTJSONHTTP(b *testing.B) {
+	core := newFakeCore()
+	mgr := session.NewManager(session.NewMemoryStore(), session.Config{})
+	defer mgr.Close()
+	h := New(core, mgr, eventlog.NewMemory(eventlog.Limits{}), nil)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	defer h.Shutdown(context.Background())
+	post := func(sid, body string) *http.Response {
+		r, _ := http.NewRequest("POST", srv.URL, strings.NewReader(body))
+		r.Header.Set("Accept", "application/json, text/event-stream")
+		r.Header.Set("Content-Type", "application/json")
+		if sid != "" {
+			r.Header.Set("Mcp-Session-Id", sid)
+		}
+		resp, err := srv.Client().Do(r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	sid := post("", initBody(mcp.Version20251125)).Header.Get("Mcp-Session-Id")
+	body := `{"jsonrpc":"2.0","id":42,"method":"fast","params":{"name":"search","arguments":{"query":"mcp gateway","limit":10}}}`
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if resp := post(sid, body); resp.StatusCode != 200 {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+}

@@ -1,0 +1,103 @@
+package streamable
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/mcpgate/mcpgate/internal/httpkit"
+	"github.com/mcpgate/mcpgate/internal/jsonrpc"
+)
+
+// The transport's HTTP errors. Messages are public.
+var (
+	errNotAcceptablePOST = httpkit.NewError(http.StatusNotAcceptable, "not_acceptable",
+		"Not Acceptable: Accept must list both application/json and text/event-stream")
+	errNotAcceptableGET = httpkit.NewError(http.StatusNotAcceptable, "not_acceptable",
+		"Not Acceptable: Accept must list text/event-stream")
+	errContentType = httpkit.NewError(http.StatusUnsupportedMediaType, "unsupported_media_type",
+		"Unsupported Media Type: Content-Type must be application/json")
+	errTooLarge       = httpkit.NewError(http.StatusRequestEntityTooLarge, "payload_too_large", "Request body too large")
+	errReadBody       = httpkit.NewError(http.StatusBadRequest, "bad_request", "Bad Request: could not read the request body")
+	errSessionMissing = httpkit.NewError(http.StatusBadRequest, "session_required",
+		"Bad Request: Mcp-Session-Id header is required")
+	errSessionHeader = httpkit.NewError(http.StatusBadRequest, "bad_request",
+		"Bad Request: more than one Mcp-Session-Id header")
+	errSessionNotFound = httpkit.NewError(http.StatusNotFound, "session_not_found", "Session not found")
+	errForbidden       = httpkit.NewError(http.StatusForbidden, "forbidden",
+		"Forbidden: the session belongs to another principal")
+	errVersion = httpkit.NewError(http.StatusBadRequest, "unsupported_protocol_version",
+		"Bad Request: unsupported MCP-Protocol-Version")
+	errInitInSession = httpkit.NewError(http.StatusBadRequest, "already_initialized",
+		"Bad Request: initialize must be sent without Mcp-Session-Id")
+	errInitInBatch = httpkit.NewError(http.StatusBadRequest, "invalid_request",
+		"Invalid Request: initialize must not be part of a JSON-RPC batch")
+	errBatchTooLarge = httpkit.NewError(http.StatusBadRequest, "invalid_request",
+		"Invalid Request: too many messages in the batch")
+	errConflict = httpkit.NewError(http.StatusConflict, "conflict",
+		"Conflict: a GET stream is already open for this session")
+	errLastEventID = httpkit.NewError(http.StatusBadRequest, "invalid_last_event_id",
+		"Bad Request: Last-Event-ID names no resumable event of this session")
+	errTooManyCalls = httpkit.NewError(http.StatusTooManyRequests, "too_many_requests",
+		"Too Many Requests: too many concurrent requests in this session")
+	errSessionLimit = httpkit.NewError(http.StatusServiceUnavailable, "session_limit",
+		"Service Unavailable: the gateway holds its maximum number of sessions")
+	errShuttingDown = httpkit.NewError(http.StatusServiceUnavailable, "shutting_down",
+		"Service Unavailable: the gateway is shutting down")
+	errMethod = httpkit.NewError(http.StatusMethodNotAllowed, "method_not_allowed", "Method Not Allowed")
+)
+
+// rpcError turns a decoding error into a 400 that keeps its JSON-RPC code.
+func rpcError(e *jsonrpc.Error) *httpkit.Error {
+	code := "invalid_request"
+	if e.Code == jsonrpc.CodeParseError {
+		code = "parse_error"
+	}
+	return httpkit.NewError(http.StatusBadRequest, code, e.Message)
+}
+
+// rpcCode is the JSON-RPC code of an HTTP error on the MCP endpoint.
+func rpcCode(e *httpkit.Error) int {
+	switch {
+	case e.Code == "parse_error":
+		return jsonrpc.CodeParseError
+	case e.Status >= 500:
+		return jsonrpc.CodeInternalError
+	}
+	return jsonrpc.CodeInvalidRequest
+}
+
+// errorData is error.data of the transport's JSON-RPC errors.
+type errorData struct {
+	Error     string `json:"error"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// WriteError writes e as a JSON-RPC error response with id null and e's
+// status ([T §Sending Messages] 4 and §Security Warning: the body MAY be a
+// JSON-RPC error response that has no id). It is an httpkit.ErrorWriter, for
+// the middleware in front of the MCP endpoint (Host/Origin guard, body limit).
+func WriteError(w http.ResponseWriter, r *http.Request, e *httpkit.Error) {
+	data, _ := json.Marshal(errorData{Error: e.Code, RequestID: httpkit.RequestIDFromContext(r.Context())})
+	rpc := jsonrpc.NewError(rpcCode(e), e.Message)
+	rpc.Data = data
+	body := jsonrpc.Encode(jsonrpc.NewErrorResponse(nil, rpc))
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if e.Status == http.StatusServiceUnavailable {
+		h.Set("Retry-After", "5")
+	}
+	w.WriteHeader(e.Status)
+	w.Write(body)
+}
+
+// fail logs e (with its internal cause, if any) and writes it.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, e *httpkit.Error) {
+	httpkit.WriteError(w, r, h.log, WriteError, e)
+}
+
+// failErr is fail for an error that is not an *httpkit.Error: a 500 whose
+// detail goes to the log only.
+func (h *Handler) failErr(w http.ResponseWriter, r *http.Request, err error) {
+	httpkit.WriteError(w, r, h.log, WriteError, err)
+}

@@ -1,0 +1,268 @@
+package streamable
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/mcpgate/mcpgate/internal/jsonrpc"
+	"github.com/mcpgate/mcpgate/internal/mcp"
+	"github.com/mcpgate/mcpgate/internal/principal"
+	"github.com/mcpgate/mcpgate/internal/relay"
+)
+
+// fakeCore stands in for the relay. Its methods:
+//
+//	echo        → {"echo": params}
+//	progress    → params.n notifications/progress on the request's stream, then {"done": n}
+//	ask         → a sampling/createMessage request to the client, waits for the
+//	              client's POSTed response, then {"answer": <its result>}
+//	gate        → a notifications/message {"gate": name} (unless params.quiet), waits for
+//	              release(name), then {"gate": name}
+//	block       → waits until ctx ends, then a cancellation error
+//	standalone  → notifications/tools/list_changed on the session's standalone stream, then {}
+//	panic, nil  → misbehaves
+//
+// anything else → method not found.
+type fakeCore struct {
+	mu        sync.Mutex
+	attached  map[string]*relay.Client
+	detached  []string
+	notes     []string                        // notification methods received
+	pending   map[string]chan json.RawMessage // server→client request id → result
+	gates     map[string]chan struct{}        // gate name → release
+	results   map[string]string               // gate name → "released" or "cancelled"
+	asked     int
+	failInit  *jsonrpc.Error
+	advertise map[string]any // server capabilities; nil: none
+}
+
+// caps are the server capabilities the fake advertises.
+func (c *fakeCore) caps() map[string]any {
+	if c.advertise != nil {
+		return c.advertise
+	}
+	return map[string]any{}
+}
+
+// fastResult is the constant result of method "fast", for benchmarks.
+var fastResult = json.RawMessage(`{"content":[{"type":"text","text":"ok"}],"isError":false}`)
+
+func newFakeCore() *fakeCore {
+	return &fakeCore{
+		attached: make(map[string]*relay.Client),
+		pending:  make(map[string]chan json.RawMessage),
+		gates:    make(map[string]chan struct{}),
+		results:  make(map[string]string),
+	}
+}
+
+func (c *fakeCore) Initialize(_ context.Context, _ principal.Principal, params json.RawMessage) (*relay.InitializeResult, *jsonrpc.Error) {
+	if c.failInit != nil {
+		return nil, c.failInit
+	}
+	var p struct {
+		ProtocolVersion string          `json:"protocolVersion"`
+		Capabilities    json.RawMessage `json:"capabilities"`
+		ClientInfo      json.RawMessage `json:"clientInfo"`
+	}
+	if err := json.Unmarshal(params, &p); err != nil || p.ProtocolVersion == "" {
+		return nil, jsonrpc.NewError(jsonrpc.CodeInvalidParams, "protocolVersion is required")
+	}
+	v := mcp.Negotiate(p.ProtocolVersion)
+	caps := capabilitiesFromRaw(p.Capabilities)
+	return &relay.InitializeResult{
+		Result:          jsonrpc.MustRaw(map[string]any{"protocolVersion": v, "capabilities": c.caps(), "serverInfo": map[string]string{"name": "fake", "version": "1"}}),
+		ProtocolVersion: v,
+		Capabilities:    caps,
+		ClientInfo:      p.ClientInfo,
+	}, nil
+}
+
+func (c *fakeCore) Attach(cl *relay.Client) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.attached[cl.SessionID] = cl
+}
+
+func (c *fakeCore) Detach(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.attached, id)
+	c.detached = append(c.detached, id)
+}
+
+func (c *fakeCore) client(id string) *relay.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.attached[id]
+}
+
+func (c *fakeCore) wasDetached(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, d := range c.detached {
+		if d == id {
+			return true
+		}
+	}
+	return false
+}
+
+// gate returns the release channel of a gate, creating it.
+func (c *fakeCore) gate(name string) chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g := c.gates[name]
+	if g == nil {
+		g = make(chan struct{})
+		c.gates[name] = g
+	}
+	return g
+}
+
+func (c *fakeCore) release(name string) { close(c.gate(name)) }
+
+func (c *fakeCore) result(name string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.results[name]
+}
+
+func (c *fakeCore) HandleRequest(ctx context.Context, cl *relay.Client, msg *jsonrpc.Message, out relay.Stream) *jsonrpc.Message {
+	ok := func(v any) *jsonrpc.Message { return jsonrpc.NewResponse(msg.ID, jsonrpc.MustRaw(v)) }
+	switch msg.Method {
+	case "fast":
+		return jsonrpc.NewResponse(msg.ID, fastResult)
+	case mcp.MethodPing:
+		return ok(map[string]any{})
+	case mcp.MethodToolsCall:
+		return c.callTool(cl, msg, out)
+	case "echo":
+		params := msg.Params
+		if params == nil {
+			params = json.RawMessage("null")
+		}
+		return jsonrpc.NewResponse(msg.ID, jsonrpc.MustRaw(map[string]json.RawMessage{"echo": params}))
+	case "progress":
+		var p struct{ N int }
+		json.Unmarshal(msg.Params, &p)
+		for i := range p.N {
+			if err := out.Send(jsonrpc.NewNotification(mcp.NotificationProgress, jsonrpc.MustRaw(map[string]int{"progress": i + 1}))); err != nil {
+				return jsonrpc.NewErrorResponse(msg.ID, jsonrpc.NewError(jsonrpc.CodeInternalError, err.Error()))
+			}
+		}
+		return ok(map[string]int{"done": p.N})
+	case "ask":
+		c.mu.Lock()
+		c.asked++
+		id := fmt.Sprintf("srv-%d", c.asked)
+		ch := make(chan json.RawMessage, 1)
+		c.pending[id] = ch
+		c.mu.Unlock()
+		if err := out.Send(jsonrpc.NewRequest(jsonrpc.MustRaw(id), mcp.MethodSamplingCreateMessage, json.RawMessage(`{"messages":[]}`))); err != nil {
+			return jsonrpc.NewErrorResponse(msg.ID, jsonrpc.NewError(jsonrpc.CodeInternalError, err.Error()))
+		}
+		select {
+		case res := <-ch:
+			return ok(map[string]json.RawMessage{"answer": res})
+		case <-ctx.Done():
+			return jsonrpc.NewErrorResponse(msg.ID, jsonrpc.NewError(jsonrpc.CodeRequestCancelled, "cancelled"))
+		}
+	case "gate":
+		var p struct {
+			Gate  string
+			Quiet bool // no notification first
+		}
+		json.Unmarshal(msg.Params, &p)
+		g := c.gate(p.Gate)
+		if !p.Quiet {
+			if err := out.Send(jsonrpc.NewNotification(mcp.NotificationMessage, jsonrpc.MustRaw(map[string]string{"gate": p.Gate}))); err != nil {
+				return jsonrpc.NewErrorResponse(msg.ID, jsonrpc.NewError(jsonrpc.CodeInternalError, err.Error()))
+			}
+		}
+		outcome := "released"
+		select {
+		case <-g:
+		case <-ctx.Done():
+			outcome = "cancelled"
+		}
+		c.mu.Lock()
+		c.results[p.Gate] = outcome
+		c.mu.Unlock()
+		if outcome == "cancelled" {
+			return jsonrpc.NewErrorResponse(msg.ID, jsonrpc.NewError(jsonrpc.CodeRequestCancelled, "cancelled"))
+		}
+		return ok(map[string]string{"gate": p.Gate})
+	case "block":
+		<-ctx.Done()
+		return jsonrpc.NewErrorResponse(msg.ID, jsonrpc.NewError(jsonrpc.CodeRequestCancelled, "cancelled"))
+	case "standalone":
+		if err := cl.Standalone.Send(jsonrpc.NewNotification(mcp.NotificationToolsListChanged, nil)); err != nil {
+			return jsonrpc.NewErrorResponse(msg.ID, jsonrpc.NewError(jsonrpc.CodeInternalError, err.Error()))
+		}
+		return ok(map[string]any{})
+	case "panic":
+		panic("fake core panic")
+	case "nil":
+		return nil
+	}
+	return jsonrpc.NewErrorResponse(msg.ID, jsonrpc.NewError(jsonrpc.CodeMethodNotFound, "Method not found"))
+}
+
+// callTool serves tools/call for the SDK interop tests: "hello" answers at
+// once, "slow" reports progress first (SSE), "notify" sends a list_changed
+// on the standalone stream.
+func (c *fakeCore) callTool(cl *relay.Client, msg *jsonrpc.Message, out relay.Stream) *jsonrpc.Message {
+	var p struct {
+		Name string
+		Meta struct {
+			ProgressToken json.RawMessage `json:"progressToken"`
+		} `json:"_meta"`
+	}
+	json.Unmarshal(msg.Params, &p)
+	text := func(s string) *jsonrpc.Message {
+		return jsonrpc.NewResponse(msg.ID, jsonrpc.MustRaw(map[string]any{"content": []map[string]string{{"type": "text", "text": s}}}))
+	}
+	switch p.Name {
+	case "hello":
+		return text("hello")
+	case "slow":
+		if p.Meta.ProgressToken != nil {
+			out.Send(jsonrpc.NewNotification(mcp.NotificationProgress, jsonrpc.MustRaw(map[string]any{"progressToken": p.Meta.ProgressToken, "progress": 1, "total": 2})))
+		}
+		return text("slow")
+	case "test_reconnection": // conformance server-sse-polling: a call that streams
+		out.Send(jsonrpc.NewNotification(mcp.NotificationMessage, jsonrpc.MustRaw(map[string]string{"level": "info", "data": "working"})))
+		return text("reconnected")
+	case "notify":
+		cl.Standalone.Send(jsonrpc.NewNotification(mcp.NotificationToolsListChanged, nil))
+		return text("notified")
+	}
+	return jsonrpc.NewErrorResponse(msg.ID, jsonrpc.NewError(jsonrpc.CodeInvalidParams, "unknown tool"))
+}
+
+func (c *fakeCore) HandleNotification(_ context.Context, _ *relay.Client, msg *jsonrpc.Message) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.notes = append(c.notes, msg.Method)
+}
+
+func (c *fakeCore) notifications() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.notes...)
+}
+
+func (c *fakeCore) HandleResponse(_ context.Context, _ *relay.Client, msg *jsonrpc.Message) {
+	var id string
+	json.Unmarshal(msg.ID, &id)
+	c.mu.Lock()
+	ch := c.pending[id]
+	delete(c.pending, id)
+	c.mu.Unlock()
+	if ch != nil {
+		ch <- msg.Result
+	}
+}
