@@ -11,6 +11,7 @@ import (
 	"github.com/mcpgate/mcpgate/internal/eventlog"
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
 	"github.com/mcpgate/mcpgate/internal/mcp"
+	"github.com/mcpgate/mcpgate/internal/relay"
 	"github.com/mcpgate/mcpgate/internal/session"
 )
 
@@ -41,6 +42,8 @@ type postCall struct {
 
 	sentID bool // the client learnt an event ID; written by the tail before tailDone closes
 }
+
+var _ relay.Stream = (*postCall)(nil)
 
 type callMode uint8
 

@@ -43,6 +43,11 @@
 // (the client would not resume a connection it still reads); a POST
 // response taken over this way stays open, silent, until its call returns.
 //
+// With shared stores (several replicas), a session created on one replica is
+// attached to the core of any replica that serves it, rebuilt from its
+// record; streams are read and resumed through the shared log. The
+// one-connection-per-stream rule is kept per replica only.
+//
 // # Decisions where the spec leaves a choice
 //
 //   - Accept without both application/json and text/event-stream (POST), or

@@ -32,9 +32,9 @@ type Options struct {
 	MaxBatch int
 	// Heartbeat is how long an SSE stream may stay silent before the
 	// handler sends a ": ping" comment (and marks the session active). It is
-	// also how long a POST waits for its first event before it commits to
-	// SSE rather than a JSON response. Zero means 15 seconds; negative
-	// disables heartbeats.
+	// also how long a call may run without sending anything before its POST
+	// switches from a pending JSON response to SSE, so heartbeats can flow.
+	// Zero means 15 seconds; negative disables both.
 	Heartbeat time.Duration
 	// Retry is the SSE retry interval sent in the priming event of
 	// 2025-11-25 streams. Zero means one second.
