@@ -240,10 +240,12 @@ func (g *Gateway) routes() (http.Handler, error) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httpkit.WriteJSON(w, r, httpkit.NewError(http.StatusNotFound, "not_found", "No such endpoint. The MCP endpoint is /mcp."))
 	})
+	// Request ID first, so that the access log and a recovered panic's log
+	// carry it; Recover inside the access log, so a panic is logged as 500.
 	edge := httpkit.Chain(
-		httpkit.Recover(g.log),
 		httpkit.RequestID(nil),
 		httpkit.AccessLog(g.log.With("component", "http")),
+		httpkit.Recover(g.log),
 	)
 	return edge(mux), nil
 }
