@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mcpgate/mcpgate/internal/jsonrpc"
+	"github.com/mcpgate/mcpgate/internal/mcp"
 	"github.com/mcpgate/mcpgate/internal/upstream"
 )
 
@@ -162,10 +164,15 @@ func (r *Relay) Detach(sessionID string) {
 	r.mu.Lock()
 	delete(r.clients, sessionID)
 	delete(r.logLevels, sessionID)
+	var lastSubs []string // URIs nobody is subscribed to any more
 	for uri, set := range r.subs {
+		if _, ok := set[sessionID]; !ok {
+			continue
+		}
 		delete(set, sessionID)
 		if len(set) == 0 {
 			delete(r.subs, uri)
+			lastSubs = append(lastSubs, uri)
 		}
 	}
 	var orphans []*serverRequest
@@ -180,6 +187,27 @@ func (r *Relay) Detach(sessionID string) {
 		sr.stop()
 		r.answerUpstream(sr, nil, errSessionGone)
 	}
+	for _, uri := range lastSubs {
+		r.goUnsubscribe(uri)
+	}
+}
+
+// goUnsubscribe ends the upstream subscription to uri after its last
+// subscriber left, in the background.
+func (r *Relay) goUnsubscribe(uri string) {
+	name, ok := r.resourceOwner(uri)
+	if !ok {
+		return
+	}
+	u, _ := r.conn(name)
+	r.wg.Go(func() {
+		ctx, cancel := context.WithTimeout(r.ctx, u.CallTimeout)
+		defer cancel()
+		params := jsonrpc.MustRaw(map[string]string{"uri": uri})
+		if _, err := u.Conn.Call(ctx, mcp.MethodResourcesUnsubscribe, params); err != nil {
+			r.log.Debug("unsubscribing after the last subscriber left", "upstream", name, "err", err)
+		}
+	})
 }
 
 // InFlight reports how many client requests are being forwarded upstream.

@@ -461,3 +461,36 @@ func TestInitializeNegotiates(t *testing.T) {
 }
 
 var anyPrincipal = principalForTest()
+
+func TestLastSubscriberLeavingUnsubscribesUpstream(t *testing.T) {
+	a := &fakeConn{name: "a", info: toolsInfo(), serve: listServer(`[]`, `[{"uri":"test://w","name":"w"}]`, `[]`)}
+	r := newTestRelay(t, Options{}, a)
+	c1, c2 := &Client{SessionID: "s1"}, &Client{SessionID: "s2"}
+	r.Attach(c1)
+	r.Attach(c2)
+	count := func(method string) int {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		n := 0
+		for _, c := range a.calls {
+			if c.method == method {
+				n++
+			}
+		}
+		return n
+	}
+	for _, c := range []*Client{c1, c2} {
+		if resp := r.HandleRequest(context.Background(), c, request(1, "resources/subscribe", `{"uri":"test://w"}`), newRecStream()); resp.Error != nil {
+			t.Fatal(resp.Error)
+		}
+	}
+	if n := count("resources/subscribe"); n != 1 {
+		t.Errorf("upstream subscribed %d times for two sessions, want once", n)
+	}
+	r.Detach("s1")
+	r.Detach("s2")
+	r.wg.Wait()
+	if n := count("resources/unsubscribe"); n != 1 {
+		t.Errorf("upstream unsubscribed %d times after the last session left, want once", n)
+	}
+}
