@@ -494,3 +494,48 @@ func TestLastSubscriberLeavingUnsubscribesUpstream(t *testing.T) {
 		t.Errorf("upstream unsubscribed %d times after the last session left, want once", n)
 	}
 }
+
+// TestAmbiguousServerRequestIsNeverMisdelivered: with calls of two sessions
+// in flight on one shared upstream, a sampling request that carries no link
+// to its origin is refused rather than guessed onto either session.
+func TestAmbiguousServerRequestIsNeverMisdelivered(t *testing.T) {
+	a := &fakeConn{name: "a", info: toolsInfo(), respCh: make(chan *jsonrpc.Message, 1)}
+	var started sync.WaitGroup
+	started.Add(2)
+	a.serve = func(ctx context.Context, method string, params json.RawMessage) (json.RawMessage, *jsonrpc.Error) {
+		if method == "tools/list" {
+			return json.RawMessage(`{"tools":[{"name":"block"}]}`), nil
+		}
+		if strings.HasSuffix(method, "/list") {
+			return json.RawMessage(`{}`), nil
+		}
+		started.Done()
+		return nil, nil // block until cancelled
+	}
+	r := newTestRelay(t, Options{}, a)
+	s1, s2 := newRecStream(), newRecStream()
+	c1 := &Client{SessionID: "s1", Capabilities: ClientCapabilities{Sampling: true}, Standalone: s1}
+	c2 := &Client{SessionID: "s2", Capabilities: ClientCapabilities{Sampling: true}, Standalone: s2}
+	r.Attach(c1)
+	r.Attach(c2)
+	ctx, cancel := context.WithCancel(context.Background())
+	var done sync.WaitGroup
+	for _, c := range []*Client{c1, c2} {
+		done.Go(func() { r.HandleRequest(ctx, c, request(1, "tools/call", `{"name":"block"}`), newRecStream()) })
+	}
+	started.Wait()
+	r.UpstreamMessage("a", jsonrpc.NewRequest(json.RawMessage(`"q"`), "sampling/createMessage", json.RawMessage(`{}`)))
+	got := <-a.respCh
+	if got.Error == nil || string(got.ID) != `"q"` {
+		t.Errorf("upstream got %+v, want an error for request q", got)
+	}
+	cancel()
+	done.Wait()
+	for i, s := range []*recStream{s1, s2} {
+		s.mu.Lock()
+		if len(s.msgs) != 0 {
+			t.Errorf("session %d received %d messages; want none", i+1, len(s.msgs))
+		}
+		s.mu.Unlock()
+	}
+}
