@@ -5,6 +5,7 @@
 //	mcpgate serve --listen ADDR --config F   serve what a YAML file describes
 //	mcpgate serve --listen ADDR --stdio CMD  front one stdio MCP server
 //	mcpgate demo-server                      run the demo MCP server on stdin/stdout
+//	mcpgate hash-token [--new]               print a token's sha256 digest for auth.tokens
 //	mcpgate version                          print the version
 package main
 
@@ -49,6 +50,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return serve(args, stdout, stderr)
 	case "demo-server":
 		return demoServer(args, stdin, stdout, stderr)
+	case "hash-token":
+		return hashToken(args, stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "mcpgate", version)
 		return exitOK
@@ -68,6 +71,7 @@ Usage:
   mcpgate                                   serve the demo upstream on 127.0.0.1:8080
   mcpgate serve [--listen ADDR] [--config FILE | --stdio "CMD ARGS"]
   mcpgate demo-server                       run the built-in demo MCP server on stdio
+  mcpgate hash-token [--new]                hash a token (read from stdin) for auth.tokens, or make one
   mcpgate version
 
 Run "mcpgate serve -h" for the serve flags. Configuration: docs/configuration.md.

@@ -56,8 +56,16 @@ func TestForbiddenImports(t *testing.T) {
 		// Upstreams know nothing of client sessions or transports.
 		mod + "upstream":       {mod + "relay", mod + "session", mod + "streamable"},
 		mod + "upstream/stdio": {mod + "relay", mod + "session", mod + "streamable"},
-		// Transports never reach upstreams directly.
-		mod + "streamable": {mod + "upstream", mod + "upstream/stdio"},
+		// Transports never reach upstreams directly, and share the session
+		// core instead of each other: one core, two wire formats.
+		mod + "streamable":   {mod + "upstream", mod + "upstream/stdio", mod + "ssetransport"},
+		mod + "ssetransport": {mod + "upstream", mod + "upstream/stdio", mod + "streamable"},
+		// The session core knows no transport and no upstream.
+		mod + "mcpsession": {mod + "upstream", mod + "upstream/stdio", mod + "streamable", mod + "ssetransport"},
+		// SSE framing knows nothing of MCP.
+		mod + "sse": {mod + "jsonrpc", mod + "mcp", mod + "mcpsession", mod + "eventlog"},
+		// The admin API sees sessions through the core's views only.
+		mod + "admin": {mod + "relay", mod + "upstream", mod + "streamable", mod + "ssetransport", mod + "session"},
 		// The demo server is an ordinary MCP server: no gateway internals.
 		mod + "demo": {mod + "relay", mod + "upstream", mod + "streamable", mod + "session"},
 	}

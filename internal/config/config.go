@@ -21,6 +21,33 @@ type Config struct {
 	// DefaultListen (loopback only). Port 0 picks a free port. A host other
 	// than a loopback address exposes the gateway to the network.
 	Listen string `yaml:"listen,omitempty"`
+	// PublicHosts are the Host header values accepted on a listener that
+	// is not loopback: "name" (any port) or "name:port". Nil means the Host
+	// is not checked there (a warning at start). Loopback listeners accept
+	// only loopback Hosts (localhost, 127.0.0.1, [::1]) plus these.
+	PublicHosts []string `yaml:"public_hosts,omitempty"`
+	// AllowedOrigins are the browser origins ("scheme://host[:port]")
+	// allowed to call the gateway: a request with another Origin gets 403
+	// (DNS rebinding), and CORS answers only these. Loopback listeners also
+	// accept loopback origins (without CORS). Nil means not configured,
+	// which a non-loopback listener refuses unless
+	// InsecureAllowUnprotectedNetwork; an empty list ([]) means no browser
+	// origin at all. "*" is not allowed.
+	AllowedOrigins Origins `yaml:"allowed_origins"`
+	// InsecureAllowUnprotectedNetwork lets a listener that is not loopback
+	// start without client authentication or without AllowedOrigins. The
+	// gateway then logs a warning at start and reports it on /health.
+	// Zero (false) refuses such a configuration.
+	InsecureAllowUnprotectedNetwork bool `yaml:"insecure_allow_unprotected_network,omitempty"`
+	// Auth configures client authentication.
+	Auth Auth `yaml:"auth,omitempty"`
+	// CORS configures cross-origin access by browser pages.
+	CORS CORS `yaml:"cors,omitempty"`
+	// Limits bound what each user may use.
+	Limits Limits `yaml:"limits,omitempty"`
+	// Admin configures the admin listener (stats, broadcast); off unless
+	// admin.token is set.
+	Admin Admin `yaml:"admin,omitempty"`
 	// Info is how the gateway introduces itself to clients.
 	Info Info `yaml:"info,omitempty"`
 	// Sessions bounds client sessions.
@@ -53,6 +80,10 @@ type Sessions struct {
 	// one more gets an error (HTTP 503), and no live session is evicted.
 	// Zero means DefaultMaxSessions (10000).
 	Max int `yaml:"max,omitempty"`
+	// MaxPerUser is how many sessions one user (principal) may hold; one
+	// more gets HTTP 503. Zero means DefaultMaxSessionsPerUser (1000) with
+	// client authentication, and only Max with auth mode none.
+	MaxPerUser int `yaml:"max_per_user,omitempty"`
 	// IdleTimeout is how long a session may go without a request before it
 	// is closed. Zero means DefaultIdleTimeout (30m).
 	IdleTimeout time.Duration `yaml:"idle_timeout,omitempty"`
@@ -145,6 +176,15 @@ type Upstream struct {
 	// Disabled keeps the upstream configured (and validated) but not
 	// started. Zero (false) means it is started.
 	Disabled bool `yaml:"disabled,omitempty"`
+
+	// PerUser runs one process of this stdio upstream per user, started on
+	// the user's first call and stopped when idle, so that each process
+	// holds one user's credential and state. Zero (false) means one process
+	// shared by every user.
+	PerUser bool `yaml:"per_user,omitempty"`
+	// Credential is what the gateway presents to the upstream on the
+	// user's behalf. Zero means none.
+	Credential Credential `yaml:"credential,omitempty"`
 }
 
 // Backoff bounds an exponential backoff: the first wait is Min, each

@@ -93,6 +93,8 @@ func (c *Config) SetDefaults() {
 		setDefault(&u.RestartBackoff.Min, DefaultBackoffMin)
 		setDefault(&u.RestartBackoff.Max, max(DefaultBackoffMax, u.RestartBackoff.Min))
 	}
+	c.setSecurityDefaults()
+	c.setAdminDefaults()
 }
 
 func setDefault[T comparable](p *T, def T) {

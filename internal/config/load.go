@@ -148,7 +148,7 @@ func friendlyTypeError(msg string) string {
 		want = "true or false"
 	case typ == "string":
 		want = "a string"
-	case strings.HasPrefix(typ, "[]"):
+	case strings.HasPrefix(typ, "[]"), typ == "config.Origins":
 		want = "a list"
 	case strings.HasPrefix(typ, "map[") || strings.HasPrefix(typ, "config."):
 		want = "a mapping of keys to values"

@@ -18,14 +18,23 @@ const exampleFile = "testdata/example.yaml"
 
 // exampleConfig is testdata/example.yaml as written (before SetDefaults).
 var exampleConfig = &Config{
-	Listen:   "127.0.0.1:8080",
-	Info:     Info{Name: "mcpgate", Version: "1.0.0"},
-	Sessions: Sessions{Max: 10000, IdleTimeout: 30 * time.Minute},
+	Listen:         "127.0.0.1:8080",
+	PublicHosts:    []string{"mcp.example.com"},
+	AllowedOrigins: Origins{"https://app.example.com"},
+	Info:           Info{Name: "mcpgate", Version: "1.0.0"},
+	Auth: Auth{Mode: "static", Realm: "mcpgate", Tokens: []Token{
+		{User: "alice", Role: "admin", Hash: "sha256:1a481d19b46f06048ff6051d3e89053bba986cfd869a79e8d8edaa954c20f2ce"},
+		{User: "ci", Role: "readonly", Hash: "env:MCPGATE_CI_TOKEN"},
+	}},
+	CORS:     CORS{MaxAge: 10 * time.Minute},
+	Limits:   Limits{RequestsPerMinute: 1200, MaxConcurrentCallsPerSession: 64, MaxProcesses: 256, MaxProcessesPerUser: 4},
+	Sessions: Sessions{Max: 10000, MaxPerUser: 1000, IdleTimeout: 30 * time.Minute},
 	HTTP: HTTP{
 		MaxBodyBytes:      4 << 20,
 		HeartbeatInterval: 15 * time.Second,
 		ShutdownTimeout:   10 * time.Second,
 	},
+	Admin:     Admin{Listen: "127.0.0.1:8081", Token: "env:MCPGATE_ADMIN_TOKEN"},
 	EventLog:  EventLog{MaxEventsPerStream: 1024, MaxBytesPerStream: 1 << 20, MaxStreamsPerSession: 128},
 	Namespace: Namespace{Separator: "__"},
 	Upstreams: []Upstream{
@@ -41,10 +50,20 @@ var exampleConfig = &Config{
 			RestartBackoff: Backoff{Min: 250 * time.Millisecond, Max: 30 * time.Second},
 		},
 		{
+			Name:    "github",
+			Command: "github-mcp-server",
+			Args:    []string{"stdio"},
+			Credential: Credential{Type: "static", Value: "env:MCPGATE_GITHUB_TOKEN",
+				Env: "GITHUB_PERSONAL_ACCESS_TOKEN"},
+		},
+		{
 			Name:        "git",
 			Command:     "uvx",
 			Args:        []string{"mcp-server-git", "--repository", "/srv/repo"},
 			CallTimeout: 2 * time.Minute,
+			PerUser:     true,
+			Credential: Credential{Type: "per_user", Users: map[string]SecretRef{"alice": "file:/run/secrets/git-alice"},
+				Env: "GIT_TOKEN"},
 		},
 		{Name: "scratch", Command: "./bin/scratch-server", Disabled: true},
 	},
@@ -97,6 +116,11 @@ func TestLoadSetsDefaults(t *testing.T) {
 		u.RestartBackoff = Backoff{Min: DefaultBackoffMin, Max: DefaultBackoffMax}
 		if u.CallTimeout == 0 {
 			u.CallTimeout = DefaultCallTimeout
+		}
+	}
+	for i := range want.Upstreams {
+		if u := &want.Upstreams[i]; u.Credential.Type == "" {
+			u.Credential.Type = CredentialNone
 		}
 	}
 	if diff := cmp.Diff(&want, got); diff != "" {

@@ -39,7 +39,8 @@ type Source struct {
 // Resolve builds the configuration the gateway runs with, from, in rising
 // precedence: defaults; the config file (--config, else $MCPGATE_CONFIG),
 // or --stdio, or the built-in demo upstream; $MCPGATE_LISTEN; --listen.
-// The result has its defaults set and is valid.
+// The result has its defaults set, is valid, and has its secrets read
+// (ResolveSecrets).
 //
 // Every problem found is returned at once, as Problems, with the file and
 // line of each where it has one; an unreadable file is an error wrapping
@@ -108,6 +109,12 @@ func Resolve(src Source) (*Config, error) {
 	}
 	if len(ps) > 0 {
 		return nil, ps
+	}
+	// Secrets are read last, from a configuration known to be valid.
+	if err := c.ResolveSecrets(SecretReader{LookupEnv: lookup}); err != nil {
+		sps := err.(Problems)
+		sps.locate(file, lines)
+		return nil, sps
 	}
 	return c, nil
 }

@@ -64,6 +64,8 @@ func (c *Config) Validate() error {
 			checkNameSeparator(&ps, at+".name", u.Name, sep)
 		}
 	}
+	c.validateSecurity(&ps)
+	c.validateAdmin(&ps)
 	return ps.err()
 }
 

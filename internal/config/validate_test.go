@@ -23,7 +23,23 @@ func TestValidateRules(t *testing.T) {
 		{name: "minimal is valid", change: func(c *Config) {}},
 		{name: "defaults are valid", change: func(c *Config) { c.SetDefaults() }},
 		{name: "listen port 0 is valid", change: func(c *Config) { c.Listen = "127.0.0.1:0" }},
-		{name: "listen all interfaces is valid", change: func(c *Config) { c.Listen = ":8080" }},
+		{name: "listen all interfaces with auth and origins is valid", change: func(c *Config) {
+			c.Listen = ":8080"
+			c.Auth = Auth{Mode: AuthStatic, Tokens: []Token{{User: "a", Hash: "env:TOKEN"}}}
+			c.AllowedOrigins = Origins{}
+		}},
+		{name: "listen all interfaces, insecure, is valid", change: func(c *Config) {
+			c.Listen = ":8080"
+			c.InsecureAllowUnprotectedNetwork = true
+		}},
+		{
+			name:   "listen all interfaces unprotected",
+			change: func(c *Config) { c.Listen = "0.0.0.0:8080" },
+			want: []string{
+				`auth.mode: listen "0.0.0.0:8080" is reachable from the network, so client authentication is required: set auth.mode to "static" or "passthrough" (or, for a trusted network only, insecure_allow_unprotected_network: true)`,
+				`allowed_origins: listen "0.0.0.0:8080" is reachable from the network, so the browser origins allowed must be listed (allowed_origins: [] allows none; or, for a trusted network only, insecure_allow_unprotected_network: true)`,
+			},
+		},
 		{name: "listen IPv6 is valid", change: func(c *Config) { c.Listen = "[::1]:8080" }},
 		{
 			name:   "listen without port",
@@ -300,11 +316,14 @@ func TestSetDefaults(t *testing.T) {
 		HTTP:      HTTP{MaxBodyBytes: 4 << 20, HeartbeatInterval: 15 * time.Second, ShutdownTimeout: 10 * time.Second},
 		EventLog:  EventLog{MaxEventsPerStream: 1024, MaxBytesPerStream: 1 << 20, MaxStreamsPerSession: 128},
 		Namespace: Namespace{Separator: "__"},
+		Auth:      Auth{Mode: "none", Realm: "mcpgate"},
+		CORS:      CORS{MaxAge: 10 * time.Minute},
+		Limits:    Limits{MaxConcurrentCallsPerSession: 64, MaxProcesses: 256, MaxProcessesPerUser: 4},
 		Upstreams: []Upstream{
 			{Name: "a", Type: "stdio", Command: "x", CallTimeout: time.Minute, InitTimeout: 30 * time.Second,
-				RestartBackoff: Backoff{Min: 250 * time.Millisecond, Max: 30 * time.Second}},
+				RestartBackoff: Backoff{Min: 250 * time.Millisecond, Max: 30 * time.Second}, Credential: Credential{Type: "none"}},
 			{Name: "b", Type: "stdio", Command: "y", CallTimeout: time.Minute, InitTimeout: 30 * time.Second,
-				RestartBackoff: Backoff{Min: time.Minute, Max: time.Minute}},
+				RestartBackoff: Backoff{Min: time.Minute, Max: time.Minute}, Credential: Credential{Type: "none"}},
 		},
 	}
 	if diff := cmp.Diff(want, c); diff != "" {

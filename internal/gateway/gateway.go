@@ -9,15 +9,20 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
+	"github.com/mcpgate/mcpgate/internal/access"
+	"github.com/mcpgate/mcpgate/internal/bearer"
 	"github.com/mcpgate/mcpgate/internal/config"
 	"github.com/mcpgate/mcpgate/internal/eventlog"
 	"github.com/mcpgate/mcpgate/internal/httpkit"
+	"github.com/mcpgate/mcpgate/internal/mcpsession"
+	"github.com/mcpgate/mcpgate/internal/metrics"
+	"github.com/mcpgate/mcpgate/internal/ratelimit"
 	"github.com/mcpgate/mcpgate/internal/relay"
 	"github.com/mcpgate/mcpgate/internal/session"
+	"github.com/mcpgate/mcpgate/internal/ssetransport"
 	"github.com/mcpgate/mcpgate/internal/streamable"
 	"github.com/mcpgate/mcpgate/internal/upstream"
 	"github.com/mcpgate/mcpgate/internal/upstream/stdio"
@@ -33,6 +38,9 @@ type Options struct {
 	// OnListen, if set, is called with the base URL (http://host:port) once
 	// the listener is open.
 	OnListen func(baseURL string)
+	// OnAdminListen, if set, is called with the admin listener's base URL
+	// once it is open (only when the admin listener is on).
+	OnAdminListen func(baseURL string)
 	// StartTimeout bounds how long Start waits for the upstreams' first
 	// initialize and lists before serving anyway (late upstreams appear
 	// through list_changed). Zero means 30s.
@@ -50,9 +58,18 @@ type Gateway struct {
 	relay      *relay.Relay
 	sessions   *session.Manager
 	events     eventlog.Log
+	hub        *mcpsession.Hub
 	streamable *streamable.Handler
+	legacy     *ssetransport.Handler // GET /sse, POST /messages (2024-11-05)
 	handler    http.Handler
+	admin      http.Handler // the admin listener's; nil when it is off
 	started    time.Time
+
+	// Client-facing protection (security.go).
+	auth     bearer.Authenticator
+	limiter  ratelimit.Limiter // nil: no rate limit
+	metrics  *metrics.Registry
+	counters *counters
 }
 
 // New builds a gateway from a resolved, valid configuration. It starts
@@ -68,6 +85,18 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		opts.StartTimeout = 30 * time.Second
 	}
 	g := &Gateway{cfg: cfg, opts: opts, log: opts.Logger}
+	if err := checkSupported(cfg); err != nil {
+		return nil, err
+	}
+	g.metrics = metrics.NewRegistry()
+	g.counters = newCounters(g.metrics)
+	var err error
+	if g.auth, err = newAuthenticator(cfg); err != nil {
+		return nil, fmt.Errorf("building client authentication: %w", err)
+	}
+	if g.limiter, err = newLimiter(cfg); err != nil {
+		return nil, err
+	}
 
 	serverVersion := cfg.Info.Version
 	if serverVersion == "" {
@@ -102,34 +131,54 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		MaxStreams: cfg.EventLog.MaxStreamsPerSession,
 	})
 	g.sessions = session.NewManager(session.NewMemoryStore(), session.Config{
-		MaxSessions: cfg.Sessions.Max,
-		IdleTimeout: cfg.Sessions.IdleTimeout,
+		MaxSessions:             cfg.Sessions.Max,
+		MaxSessionsPerPrincipal: cfg.Sessions.MaxPerUser,
+		IdleTimeout:             cfg.Sessions.IdleTimeout,
 		OnExpire: func(s *session.Session, reason session.ExpireReason) {
-			g.streamable.SessionExpired(s, reason)
+			g.hub.SessionExpired(s, reason)
 		},
 		Logger: g.log.With("component", "session"),
 	})
-	g.streamable = streamable.New(g.relay, g.sessions, g.events, &streamable.Options{
+	// One session core for both transports.
+	// Role rules (readonly) wrap the core, so they hold on every transport.
+	core := access.Enforce(g.relay, &access.Options{Denied: g.counters.accessDenied, Logger: g.log.With("component", "access")})
+	g.hub = mcpsession.New(core, g.sessions, g.events, &mcpsession.Options{
+		MaxConcurrentCalls: cfg.Limits.MaxConcurrentCallsPerSession,
+		Heartbeat:          cfg.HTTP.HeartbeatInterval,
+		Logger:             g.log.With("component", "sessions"),
+	})
+	g.streamable = streamable.New(g.hub, &streamable.Options{
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
-		Heartbeat:    cfg.HTTP.HeartbeatInterval,
 		Logger:       g.log.With("component", "streamable"),
 	})
+	g.legacy = ssetransport.New(g.hub, &ssetransport.Options{
+		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+		Logger:       g.log.With("component", "ssetransport"),
+	})
+	g.registerSessionMetrics()
 	h, err := g.routes()
 	if err != nil {
 		return nil, err
 	}
 	g.handler = h
+	if g.admin, err = g.adminRoutes(); err != nil {
+		return nil, err
+	}
 	return g, nil
 }
 
 func newUpstream(u config.Upstream, clientInfo json.RawMessage, h upstream.Handler, log *slog.Logger) (upstream.Conn, error) {
 	switch u.Type {
 	case config.TypeStdio, "":
+		env, err := upstreamEnv(u)
+		if err != nil {
+			return nil, err
+		}
 		return stdio.New(stdio.Options{
 			Name:              u.Name,
 			Command:           u.Command,
 			Args:              u.Args,
-			Env:               u.Env,
+			Env:               env,
 			Dir:               u.Dir,
 			ClientInfo:        clientInfo,
 			InitTimeout:       u.InitTimeout,
@@ -147,6 +196,7 @@ func (g *Gateway) Handler() http.Handler { return g.handler }
 // for their first lists, so that the first client sees them.
 func (g *Gateway) Start(ctx context.Context) error {
 	g.started = time.Now()
+	g.logWarnings()
 	ctx, cancel := context.WithTimeout(ctx, g.opts.StartTimeout)
 	defer cancel()
 	if err := g.pool.Start(ctx); err != nil {
@@ -161,7 +211,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 // in spec order, then stores.
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	var errs []error
-	if err := g.streamable.Shutdown(ctx); err != nil {
+	if err := g.hub.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("closing streams: %w", err))
 	}
 	g.relay.Close()
@@ -179,13 +229,19 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, err := listen(cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
 	log := g.log
 	if err := g.Start(ctx); err != nil {
 		ln.Close()
+		return err
+	}
+	adminSrv, err := g.serveAdmin(log)
+	if err != nil {
+		ln.Close()
+		g.Shutdown(context.Background())
 		return err
 	}
 	srv := &http.Server{
@@ -204,6 +260,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 
 	select {
 	case err := <-served:
+		adminSrv.shutdown(context.Background())
 		g.Shutdown(context.Background())
 		return fmt.Errorf("serving: %w", err)
 	case <-ctx.Done():
@@ -213,38 +270,44 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	defer cancel()
 	// Streams first, so that long-lived SSE responses end and the server
 	// can drain; then the server; then upstreams and stores.
-	streamsErr := g.streamable.Shutdown(sctx)
+	streamsErr := g.hub.Shutdown(sctx)
 	srvErr := srv.Shutdown(sctx)
 	if srvErr != nil {
 		srv.Close()
 	}
+	adminErr := adminSrv.shutdown(sctx)
 	err = g.Shutdown(sctx)
 	log.Info("stopped")
-	return errors.Join(streamsErr, srvErr, err)
+	return errors.Join(streamsErr, srvErr, adminErr, err)
 }
 
 // routes builds the route table: the edge chain for everything, the MCP
 // endpoint behind the Host/Origin guard.
 func (g *Gateway) routes() (http.Handler, error) {
-	guard, err := httpkit.NewGuard(httpkit.GuardOptions{
-		Loopback:   true,
-		WriteError: streamable.WriteError,
-		Logger:     g.log.With("component", "guard"),
-	})
+	// Host/Origin guard, CORS, authentication and rate limit (security.go).
+	mcp, err := g.mcpChain(streamable.WriteError)
 	if err != nil {
-		return nil, fmt.Errorf("building host guard: %w", err)
+		return nil, err
+	}
+	// The 2024-11-05 HTTP+SSE transport gets the same protection; its
+	// refusals are plain JSON errors.
+	legacy, err := g.mcpChain(httpkit.WriteJSON)
+	if err != nil {
+		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/mcp", guard.Handler(g.streamable))
+	mux.Handle("/mcp", mcp(g.streamable))
+	mux.Handle("/sse", legacy(g.legacy.Stream()))
+	mux.Handle("/messages", legacy(g.legacy.Messages()))
 	mux.HandleFunc("GET /health", g.health)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		httpkit.WriteJSON(w, r, httpkit.NewError(http.StatusNotFound, "not_found", "No such endpoint. The MCP endpoint is /mcp."))
+		httpkit.WriteJSON(w, r, httpkit.NewError(http.StatusNotFound, "not_found", "No such endpoint. The MCP endpoint is /mcp (GET /sse for 2024-11-05 HTTP+SSE clients)."))
 	})
 	// Request ID first, so that the access log and a recovered panic's log
 	// carry it; Recover inside the access log, so a panic is logged as 500.
 	edge := httpkit.Chain(
 		httpkit.RequestID(nil),
-		httpkit.AccessLog(g.log.With("component", "http")),
+		httpkit.AccessLogWith(g.log.With("component", "http"), &httpkit.AccessLogOptions{OnResponse: g.counters.countResponse}),
 		httpkit.Recover(g.log),
 	)
 	return edge(mux), nil

@@ -19,6 +19,9 @@ type healthReport struct {
 	Uptime    string            `json:"uptime"`
 	Sessions  sessionsReport    `json:"sessions"`
 	Upstreams []upstream.Status `json:"upstreams"`
+	// Warnings lists the ways the configuration weakens the secure
+	// defaults (insecure_allow_unprotected_network), as logged at start.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 type sessionsReport struct {
@@ -39,6 +42,7 @@ func (g *Gateway) health(w http.ResponseWriter, r *http.Request) {
 		Version:   g.opts.Version,
 		Uptime:    time.Since(g.started).Round(time.Second).String(),
 		Upstreams: statuses,
+		Warnings:  g.Warnings(),
 	}
 	switch {
 	case len(statuses) > 0 && ready == 0:

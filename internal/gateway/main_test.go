@@ -101,7 +101,7 @@ func startGateway(t testing.TB, cfg *config.Config) (string, *Gateway) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_ = g.streamable.Shutdown(ctx)
+		_ = g.hub.Shutdown(ctx)
 		srv.Close()
 		if err := g.Shutdown(ctx); err != nil {
 			t.Errorf("Shutdown: %v", err)

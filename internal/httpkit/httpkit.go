@@ -1,7 +1,7 @@
 // Package httpkit holds the HTTP plumbing every listener shares: the error
 // type and its JSON body, and the edge middleware (request ID, panic
 // recovery, access log, body size limit, Host/Origin guard against DNS
-// rebinding).
+// rebinding, CORS from an allowlist).
 //
 // It owns how HTTP errors look on the wire: every error is JSON
 // {"error": "<short code>", "message": "<public text>", "request_id": "…"}

@@ -43,9 +43,24 @@ func Recover(log *slog.Logger) Middleware {
 // for a request aborted by a panic): method, path, status, duration, bytes
 // and request ID. It logs the path only: never the
 // query string (it may hold secrets) and never a header.
-func AccessLog(log *slog.Logger) Middleware {
+func AccessLog(log *slog.Logger) Middleware { return AccessLogWith(log, nil) }
+
+// AccessLogOptions configures AccessLogWith. Nil options mean none.
+type AccessLogOptions struct {
+	// OnResponse, if set, is called once per request after the access log
+	// line, with the status logged (0 for an aborted request): the hook
+	// for counting responses by status without wrapping the writer twice.
+	OnResponse func(r *http.Request, status int)
+}
+
+// AccessLogWith is AccessLog with options.
+func AccessLogWith(log *slog.Logger, opts *AccessLogOptions) Middleware {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	var onResponse func(*http.Request, int)
+	if opts != nil {
+		onResponse = opts.OnResponse
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -71,6 +86,9 @@ func AccessLog(log *slog.Logger) Middleware {
 					slog.Duration("duration", time.Since(start)),
 					slog.Int64("bytes", rw.bytes),
 					slog.String("request_id", RequestIDFromContext(r.Context())))
+				if onResponse != nil {
+					onResponse(r, status)
+				}
 				if v != nil {
 					panic(v)
 				}

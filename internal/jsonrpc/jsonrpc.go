@@ -156,6 +156,17 @@ var ErrTooDeep = errors.New("json nested too deeply")
 // CodeParseError; an envelope that is not JSON-RPC yields CodeInvalidRequest.
 func Decode(data []byte) (*Message, *Error) {
 	data = bytes.TrimSpace(data)
+	// The fast path validates as it scans and gives up on anything
+	// unusual, deep nesting included; what it accepts, the path below
+	// would have decoded identically (see fast.go).
+	if len(data) > 0 && data[0] == '{' {
+		if m, ok := decodeFast(data); ok {
+			if err := m.Validate(); err != nil {
+				return nil, NewError(CodeInvalidRequest, "Invalid Request: "+err.Error())
+			}
+			return m, nil
+		}
+	}
 	if err := checkDepth(data); err != nil {
 		return nil, NewError(CodeParseError, "Parse error: "+err.Error())
 	}
@@ -253,15 +264,41 @@ func checkDepth(data []byte) error {
 	return nil
 }
 
-// Encode marshals m. Raw fields are copied verbatim.
+// Encode marshals m as one line of JSON. Raw fields are copied verbatim
+// (compacted only if they span lines), so they must be valid JSON, as they
+// are from Decode or json.Marshal.
 func Encode(m *Message) []byte {
-	b, err := json.Marshal(m)
+	b, err := appendMessage(make([]byte, 0, encodedSize(m)), m)
 	if err != nil {
 		// Only invalid raw JSON can fail here; raw fields come from Decode or
 		// from json.Marshal, so this is a programming error.
 		panic(fmt.Sprintf("jsonrpc: encoding message: %v", err))
 	}
 	return b
+}
+
+// AppendEncode appends m, encoded as Encode does, to b.
+func AppendEncode(b []byte, m *Message) []byte {
+	b, err := appendMessage(b, m)
+	if err != nil {
+		panic(fmt.Sprintf("jsonrpc: encoding message: %v", err))
+	}
+	return b
+}
+
+// MarshalJSON encodes m as Encode does, for json.Marshal of values that
+// hold messages.
+func (m *Message) MarshalJSON() ([]byte, error) {
+	return appendMessage(make([]byte, 0, encodedSize(m)), m)
+}
+
+// encodedSize is a close upper estimate of m's encoding, to size its buffer.
+func encodedSize(m *Message) int {
+	n := 64 + len(m.ID) + len(m.Method) + len(m.Params) + len(m.Result)
+	if m.Error != nil {
+		n += 48 + len(m.Error.Message) + len(m.Error.Data)
+	}
+	return n
 }
 
 // NewResponse builds a success response for id.

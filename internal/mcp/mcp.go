@@ -48,6 +48,15 @@ func AllowsBatch(v string) bool { return v == Version20250326 }
 // priming event (an id with empty data) and carry retry [T §Sending Messages 6].
 func SendsPriming(v string) bool { return v >= Version20251125 }
 
+// HasCompletions reports whether revision v has the server capability
+// "completions" (added in 2025-03-26 [CL0326]; 2024-11-05 clients do not
+// know it, though completion/complete itself exists there).
+func HasCompletions(v string) bool { return v >= Version20250326 }
+
+// HasElicitation reports whether revision v has elicitation/create and the
+// client capability "elicitation" (added in 2025-06-18 [CL06]).
+func HasElicitation(v string) bool { return v >= Version20250618 }
+
 // HTTP header names.
 const (
 	HeaderSessionID       = "Mcp-Session-Id"

@@ -3,7 +3,11 @@
 // Principal lives in the auth packages.
 package principal
 
-import "context"
+import (
+	"context"
+
+	"github.com/mcpgate/mcpgate/internal/secret"
+)
 
 // Principal is an authenticated (or anonymous) caller. Two principals are the
 // same user when Key() is equal; a refreshed token for the same user yields
@@ -25,6 +29,26 @@ type Principal struct {
 	ClientID string
 }
 
+// Roles. A principal's Role is one of these; "" means RoleUser.
+const (
+	// RoleAdmin may do everything a user may, and use the admin API.
+	RoleAdmin = "admin"
+	// RoleUser may use every MCP method and tool the gateway offers.
+	RoleUser = "user"
+	// RoleReadOnly may list and read, and call only tools annotated
+	// readOnlyHint: true.
+	RoleReadOnly = "readonly"
+)
+
+// ValidRole reports whether role is "", RoleAdmin, RoleUser or
+// RoleReadOnly.
+func ValidRole(role string) bool {
+	return role == "" || role == RoleAdmin || role == RoleUser || role == RoleReadOnly
+}
+
+// ReadOnly reports whether p may only read (RoleReadOnly).
+func (p Principal) ReadOnly() bool { return p.Role == RoleReadOnly }
+
 // Anonymous is the principal of requests on a listener without client
 // authentication.
 var Anonymous = Principal{Subject: "anonymous", Name: "anonymous"}
@@ -45,4 +69,29 @@ func FromContext(ctx context.Context) Principal {
 		return p
 	}
 	return Anonymous
+}
+
+// Credential is an upstream credential the client supplied with the current
+// request (credential passthrough): the value to present to the upstream
+// named Upstream, and to no one else. It lives only in the request's
+// context, never in a Principal or a session record.
+type Credential struct {
+	// Upstream names the upstream the credential is for.
+	Upstream string
+	// Value is the credential as the client sent it (for a bearer token,
+	// without the "Bearer " prefix).
+	Value secret.String
+}
+
+type credKey struct{}
+
+// NewCredentialContext returns ctx carrying c.
+func NewCredentialContext(ctx context.Context, c Credential) context.Context {
+	return context.WithValue(ctx, credKey{}, c)
+}
+
+// CredentialFromContext returns the passthrough credential in ctx, if any.
+func CredentialFromContext(ctx context.Context) (Credential, bool) {
+	c, ok := ctx.Value(credKey{}).(Credential)
+	return c, ok
 }

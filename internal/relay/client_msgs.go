@@ -40,7 +40,8 @@ func (r *Relay) clientCancelled(c *Client, params json.RawMessage) {
 	cl := r.calls[callKey{c.SessionID, string(p.RequestID)}]
 	r.mu.Unlock()
 	if cl != nil {
-		cl.cancel(errClientCancelled)
+		cl.clientCancelled.Store(true)
+		cl.cancel()
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"sync/atomic"
 
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
 	"github.com/mcpgate/mcpgate/internal/mcp"
@@ -28,11 +30,14 @@ type call struct {
 	clientToken  json.RawMessage
 	gatewayToken string
 
-	cancel context.CancelCauseFunc
+	// cancel ends the call's context; clientCancelled records that the
+	// client asked for it (set before cancel is called). One context per
+	// call, with its deadline, is all the relay derives: contexts are a
+	// measurable part of a call's cost.
+	cancel          context.CancelFunc
+	clientCancelled atomic.Bool
+	key             callKey // in Relay.calls
 }
-
-// errClientCancelled is the cause of a call the client cancelled.
-var errClientCancelled = errors.New("cancelled by the client")
 
 // HandleRequest answers one client request. Messages related to it go to out
 // before it returns. It returns nil when the client cancelled the request:
@@ -110,19 +115,26 @@ type metaPart struct {
 }
 
 func (r *Relay) forwardNamed(ctx context.Context, c *Client, msg *jsonrpc.Message, out Stream, routes map[string]route, what string) (json.RawMessage, *jsonrpc.Error) {
-	var p namedParams
-	if len(msg.Params) == 0 || json.Unmarshal(msg.Params, &p) != nil || p.Name == "" {
+	rtg, fast := readRouting(msg.Params, "name")
+	if !fast {
+		var p namedParams
+		if len(msg.Params) == 0 || json.Unmarshal(msg.Params, &p) != nil {
+			return nil, jsonrpc.NewError(jsonrpc.CodeInvalidParams, "Invalid params: "+what+" name required")
+		}
+		rtg = routing{key: p.Name, token: p.Meta.ProgressToken}
+	}
+	if rtg.key == "" {
 		return nil, jsonrpc.NewError(jsonrpc.CodeInvalidParams, "Invalid params: "+what+" name required")
 	}
-	rt, ok := routes[p.Name]
+	rt, ok := routes[rtg.key]
 	if !ok {
-		return nil, jsonrpc.NewError(jsonrpc.CodeInvalidParams, fmt.Sprintf("Unknown %s: %s", what, truncate(p.Name, 128)))
+		return nil, jsonrpc.NewError(jsonrpc.CodeInvalidParams, fmt.Sprintf("Unknown %s: %s", what, truncate(rtg.key, 128)))
 	}
-	var rename map[string]json.RawMessage
-	if rt.name != p.Name {
-		rename = map[string]json.RawMessage{"name": jsonrpc.MustRaw(rt.name)}
+	up := upstreamParams{routing: rtg, fast: fast}
+	if rt.name != rtg.key {
+		up.newName = rt.name
 	}
-	return r.forward(ctx, c, msg, out, rt.upstream, p.Meta.ProgressToken, rename)
+	return r.forward(ctx, c, msg, out, rt.upstream, up)
 }
 
 type resourceParams struct {
@@ -131,34 +143,43 @@ type resourceParams struct {
 }
 
 func (r *Relay) forwardResource(ctx context.Context, c *Client, msg *jsonrpc.Message, out Stream) (json.RawMessage, *jsonrpc.Error) {
-	var p resourceParams
-	if len(msg.Params) == 0 || json.Unmarshal(msg.Params, &p) != nil || p.URI == "" {
+	rtg, fast := readRouting(msg.Params, "uri")
+	if !fast {
+		var p resourceParams
+		if len(msg.Params) == 0 || json.Unmarshal(msg.Params, &p) != nil {
+			return nil, jsonrpc.NewError(jsonrpc.CodeInvalidParams, "Invalid params: uri required")
+		}
+		rtg = routing{key: p.URI, token: p.Meta.ProgressToken}
+	}
+	if rtg.key == "" {
 		return nil, jsonrpc.NewError(jsonrpc.CodeInvalidParams, "Invalid params: uri required")
 	}
-	name, ok := r.resourceOwner(p.URI)
+	uri := rtg.key
+	name, ok := r.resourceOwner(uri)
 	if !ok {
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeResourceNotFound, Message: "Resource not found",
-			Data: jsonrpc.MustRaw(map[string]string{"uri": truncate(p.URI, 512)})}
+			Data: jsonrpc.MustRaw(map[string]string{"uri": truncate(uri, 512)})}
 	}
+	up := upstreamParams{routing: rtg, fast: fast}
 	// An upstream is shared by sessions: it is subscribed on the first
 	// subscriber and unsubscribed after the last, and the gateway fans
 	// notifications/resources/updated out to the subscribed sessions.
 	switch msg.Method {
 	case mcp.MethodResourcesSubscribe:
-		if r.subscribe(c.SessionID, p.URI) > 1 {
+		if r.subscribe(c.SessionID, uri) > 1 {
 			return emptyResult, nil
 		}
-		res, rpcErr := r.forward(ctx, c, msg, out, name, p.Meta.ProgressToken, nil)
+		res, rpcErr := r.forward(ctx, c, msg, out, name, up)
 		if rpcErr != nil {
-			r.unsubscribe(c.SessionID, p.URI)
+			r.unsubscribe(c.SessionID, uri)
 		}
 		return res, rpcErr
 	case mcp.MethodResourcesUnsubscribe:
-		if r.unsubscribe(c.SessionID, p.URI) > 0 {
+		if r.unsubscribe(c.SessionID, uri) > 0 {
 			return emptyResult, nil
 		}
 	}
-	return r.forward(ctx, c, msg, out, name, p.Meta.ProgressToken, nil)
+	return r.forward(ctx, c, msg, out, name, up)
 }
 
 type completionParams struct {
@@ -190,32 +211,59 @@ func (r *Relay) forwardCompletion(ctx context.Context, c *Client, msg *jsonrpc.M
 			ref["name"] = jsonrpc.MustRaw(rt.name)
 			rename = map[string]json.RawMessage{"ref": jsonrpc.MustRaw(ref)}
 		}
-		return r.forward(ctx, c, msg, out, rt.upstream, p.Meta.ProgressToken, rename)
+		return r.forward(ctx, c, msg, out, rt.upstream, upstreamParams{routing: routing{token: p.Meta.ProgressToken}, rename: rename})
 	case "ref/resource":
 		name, ok := r.resourceOwner(p.Ref.URI)
 		if !ok {
 			return nil, jsonrpc.NewError(jsonrpc.CodeInvalidParams, "Unknown resource: "+truncate(p.Ref.URI, 512))
 		}
-		return r.forward(ctx, c, msg, out, name, p.Meta.ProgressToken, nil)
+		return r.forward(ctx, c, msg, out, name, upstreamParams{routing: routing{token: p.Meta.ProgressToken}})
 	}
 	return nil, jsonrpc.NewError(jsonrpc.CodeInvalidParams, "Invalid params: ref.type must be ref/prompt or ref/resource")
 }
 
-// forward sends msg to upstream name, with top-level params fields replaced
-// by rename and the progress token (if any) replaced by a gateway token.
-func (r *Relay) forward(ctx context.Context, c *Client, msg *jsonrpc.Message, out Stream, name string, progressToken json.RawMessage, rename map[string]json.RawMessage) (json.RawMessage, *jsonrpc.Error) {
-	u, ok := r.conn(name)
-	if !ok {
-		return nil, jsonrpc.NewError(jsonrpc.CodeInternalError, "Internal error")
+// upstreamParams say how a request's params change on their way upstream.
+type upstreamParams struct {
+	routing routing
+	// fast reports that routing came from readRouting: its spans locate
+	// the name and the token exactly, so they can be spliced.
+	fast bool
+	// newName is the upstream's own name for the tool or prompt, when it
+	// differs from the client's (namespacing); "" keeps the name.
+	newName string
+	// rename holds other top-level replacements (completion's ref); they
+	// take the slow path.
+	rename map[string]json.RawMessage
+}
+
+// apply returns params as the upstream gets them: the progress token (if
+// gatewayToken is set) and the name replaced.
+func (up *upstreamParams) apply(params json.RawMessage, gatewayToken string) (json.RawMessage, *jsonrpc.Error) {
+	if up.fast && len(up.rename) == 0 {
+		var buf [2]splice
+		edits := buf[:0]
+		if gatewayToken != "" {
+			edits = append(edits, splice{up.routing.tokenAt, jsonrpc.MustRaw(gatewayToken)})
+		}
+		if up.newName != "" {
+			edits = append(edits, splice{up.routing.keyAt, jsonrpc.MustRaw(up.newName)})
+		}
+		if len(edits) == 0 {
+			return params, nil
+		}
+		return applySplices(params, edits), nil
 	}
-	cl := &call{client: c, clientID: msg.ID, upstream: name, out: out}
-	params := msg.Params
-	if len(progressToken) > 0 && string(progressToken) != "null" {
-		cl.clientToken = progressToken
-		cl.gatewayToken = fmt.Sprintf("mcpgate-%d", r.nextID.Add(1))
+	if gatewayToken != "" {
 		var err error
-		if params, err = replaceProgressToken(params, cl.gatewayToken); err != nil {
+		if params, err = replaceProgressToken(params, gatewayToken); err != nil {
 			return nil, jsonrpc.NewError(jsonrpc.CodeInvalidParams, "Invalid params: _meta")
+		}
+	}
+	rename := up.rename
+	if up.newName != "" {
+		rename = map[string]json.RawMessage{"name": jsonrpc.MustRaw(up.newName)}
+		for k, v := range up.rename {
+			rename[k] = v
 		}
 	}
 	if len(rename) > 0 {
@@ -228,11 +276,29 @@ func (r *Relay) forward(ctx context.Context, c *Client, msg *jsonrpc.Message, ou
 		}
 		params = jsonrpc.MustRaw(obj)
 	}
+	return params, nil
+}
 
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	ctx, cancelTimeout := context.WithTimeout(ctx, u.CallTimeout)
-	defer cancelTimeout()
+// forward sends msg to upstream name, with its params changed as up says:
+// the progress token (if any) replaced by a gateway token, the name by the
+// upstream's own.
+func (r *Relay) forward(ctx context.Context, c *Client, msg *jsonrpc.Message, out Stream, name string, up upstreamParams) (json.RawMessage, *jsonrpc.Error) {
+	u, ok := r.conn(name)
+	if !ok {
+		return nil, jsonrpc.NewError(jsonrpc.CodeInternalError, "Internal error")
+	}
+	cl := &call{client: c, clientID: msg.ID, upstream: name, out: out}
+	if tok := up.routing.token; len(tok) > 0 && string(tok) != "null" {
+		cl.clientToken = tok
+		cl.gatewayToken = "mcpgate-" + strconv.FormatInt(r.nextID.Add(1), 10)
+	}
+	params, rpcErr := up.apply(msg.Params, cl.gatewayToken)
+	if rpcErr != nil {
+		return nil, rpcErr
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, u.CallTimeout)
+	defer cancel()
 	cl.cancel = cancel
 	if !r.track(cl) {
 		return nil, jsonrpc.NewError(jsonrpc.CodeInvalidRequest, "Invalid Request: request id already in flight")
@@ -242,7 +308,7 @@ func (r *Relay) forward(ctx context.Context, c *Client, msg *jsonrpc.Message, ou
 	resp, err := u.Conn.Call(ctx, msg.Method, params)
 	switch {
 	case err == nil:
-	case errors.Is(context.Cause(ctx), errClientCancelled):
+	case cl.clientCancelled.Load():
 		return nil, errNoResponse
 	case errors.Is(err, context.DeadlineExceeded):
 		r.log.Warn("upstream call timed out", "upstream", name, "method", msg.Method, "timeout", u.CallTimeout)
@@ -276,13 +342,13 @@ func replaceProgressToken(params json.RawMessage, token string) (json.RawMessage
 }
 
 func (r *Relay) track(cl *call) bool {
-	k := callKey{cl.client.SessionID, string(cl.clientID)}
+	cl.key = callKey{cl.client.SessionID, string(cl.clientID)}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, dup := r.calls[k]; dup {
+	if _, dup := r.calls[cl.key]; dup {
 		return false
 	}
-	r.calls[k] = cl
+	r.calls[cl.key] = cl
 	if cl.gatewayToken != "" {
 		r.progress[cl.gatewayToken] = cl
 	}
@@ -291,7 +357,7 @@ func (r *Relay) track(cl *call) bool {
 
 func (r *Relay) untrack(cl *call) {
 	r.mu.Lock()
-	delete(r.calls, callKey{cl.client.SessionID, string(cl.clientID)})
+	delete(r.calls, cl.key)
 	if cl.gatewayToken != "" {
 		delete(r.progress, cl.gatewayToken)
 	}

@@ -39,7 +39,9 @@ func (r *Relay) Initialize(ctx context.Context, p principal.Principal, params js
 			return nil, jsonrpc.NewError(jsonrpc.CodeInvalidParams, "Invalid params: capabilities must be an object")
 		}
 		caps.Sampling = present(w.Sampling)
-		caps.Elicitation = present(w.Elicitation)
+		// A capability newer than the negotiated revision is not routed on
+		// (elicitation arrived in 2025-06-18).
+		caps.Elicitation = present(w.Elicitation) && mcp.HasElicitation(version)
 		caps.Roots = present(w.Roots)
 	}
 	return &InitializeResult{
@@ -71,7 +73,9 @@ func (r *Relay) initializeResult(version string) json.RawMessage {
 		if info.Capabilities.Logging != nil {
 			caps["logging"] = struct{}{}
 		}
-		if info.Capabilities.Completions != nil {
+		// A client gets no capability newer than its revision: a
+		// 2024-11-05 client does not know "completions".
+		if info.Capabilities.Completions != nil && mcp.HasCompletions(version) {
 			caps["completions"] = struct{}{}
 		}
 		if res := info.Capabilities.Resources; res != nil && res.Subscribe {

@@ -183,7 +183,9 @@ func TestAggregationNamespacesAndRoutes(t *testing.T) {
 	if resp.Error != nil {
 		t.Fatalf("tools/call: %v", resp.Error)
 	}
-	if got := b.lastCall(); got.method != "tools/call" || string(got.params) != `{"arguments":{"x":1},"name":"echo"}` {
+	// Only the name changes: the rest of the params, key order included,
+	// reaches the upstream as the client wrote it.
+	if got := b.lastCall(); got.method != "tools/call" || string(got.params) != `{"name":"echo","arguments":{"x":1}}` {
 		t.Errorf("upstream b got %s %s", got.method, got.params)
 	}
 	if string(resp.ID) != "3" {

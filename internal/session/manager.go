@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,6 +29,13 @@ type Config struct {
 	// reached, Create fails with ErrLimit; live sessions are never evicted
 	// to make room. Zero means DefaultMaxSessions.
 	MaxSessions int
+	// MaxSessionsPerPrincipal is the most sessions one principal
+	// (Principal.Key) may hold. When it is reached, Create fails with
+	// ErrPrincipalLimit. It needs a Store that implements
+	// PrincipalLimiter (MemoryStore does); with another store it is not
+	// enforced, and NewManager logs a warning. Zero means no per-principal
+	// limit.
+	MaxSessionsPerPrincipal int
 	// IdleTimeout ends a session not used (Touch) for this long. Zero means
 	// DefaultIdleTimeout; negative disables idle expiry.
 	IdleTimeout time.Duration
@@ -54,6 +62,9 @@ type Manager struct {
 	stop     context.CancelFunc
 	done     chan struct{} // closed when the sweeper has returned
 	stopOnce sync.Once
+
+	limiter                         PrincipalLimiter // store, when it can bound principals; else nil
+	refusedGlobal, refusedPrincipal atomic.Uint64    // Creates refused by each limit
 }
 
 // NewManager returns a Manager over store and starts its sweeper (unless
@@ -74,6 +85,14 @@ func NewManager(store Store, cfg Config) *Manager {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{store: store, cfg: cfg, log: log, stop: cancel, done: make(chan struct{})}
+	if cfg.MaxSessionsPerPrincipal > 0 {
+		if pl, ok := store.(PrincipalLimiter); ok {
+			m.limiter = pl
+		} else {
+			log.Warn("session store cannot bound sessions per principal; the limit is not enforced",
+				"max_sessions_per_principal", cfg.MaxSessionsPerPrincipal)
+		}
+	}
 	if cfg.IdleTimeout > 0 {
 		go m.sweep(ctx)
 	} else {
@@ -92,16 +111,29 @@ func (m *Manager) Close() {
 func (m *Manager) IdleTimeout() time.Duration { return m.cfg.IdleTimeout }
 
 // Create stores a new session built from tmpl, with a fresh ID and both
-// timestamps set to now. It returns ErrLimit when MaxSessions is reached.
+// timestamps set to now. It returns ErrLimit when MaxSessions is reached,
+// and ErrPrincipalLimit (which is also ErrLimit) when tmpl.Principal holds
+// MaxSessionsPerPrincipal sessions. Live sessions are never evicted.
 func (m *Manager) Create(ctx context.Context, tmpl Session) (*Session, error) {
 	now := time.Now()
 	s := tmpl
 	s.CreatedAt, s.LastActive = now, now
 	for range 3 { // an ID collision needs 192 random bits to repeat
 		s.ID = NewID()
-		err := m.store.Create(ctx, &s, m.cfg.MaxSessions)
+		var err error
+		if m.limiter != nil {
+			err = m.limiter.CreateLimited(ctx, &s, m.cfg.MaxSessions, m.cfg.MaxSessionsPerPrincipal)
+		} else {
+			err = m.store.Create(ctx, &s, m.cfg.MaxSessions)
+		}
 		if errors.Is(err, ErrExists) {
 			continue
+		}
+		switch {
+		case errors.Is(err, ErrPrincipalLimit):
+			m.refusedPrincipal.Add(1)
+		case errors.Is(err, ErrLimit):
+			m.refusedGlobal.Add(1)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("creating session: %w", err)
@@ -148,6 +180,13 @@ func (m *Manager) Delete(ctx context.Context, id string) error {
 		return fmt.Errorf("deleting session: %w", err)
 	}
 	return nil
+}
+
+// LimitRefusals returns how many Creates were refused because the gateway
+// held MaxSessions sessions (global) or the principal held
+// MaxSessionsPerPrincipal (perPrincipal), since the Manager was made.
+func (m *Manager) LimitRefusals() (global, perPrincipal uint64) {
+	return m.refusedGlobal.Load(), m.refusedPrincipal.Load()
 }
 
 // Count returns the number of sessions.

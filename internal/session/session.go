@@ -25,7 +25,16 @@ var (
 	ErrLimit = errors.New("session limit reached")
 	// ErrExists: Create was given an ID already in use.
 	ErrExists = errors.New("session already exists")
+	// ErrPrincipalLimit: the principal already holds the most sessions one
+	// principal may hold. It is also ErrLimit (errors.Is), so code that
+	// only knows ErrLimit still refuses with 503.
+	ErrPrincipalLimit error = principalLimitError{}
 )
+
+type principalLimitError struct{}
+
+func (principalLimitError) Error() string        { return "session limit for this principal reached" }
+func (principalLimitError) Is(target error) bool { return target == ErrLimit }
 
 // Session is the record of one client session. Records are values: a Store
 // returns copies, and the raw JSON fields are never modified in place.

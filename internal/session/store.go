@@ -31,10 +31,22 @@ type Store interface {
 	Expire(ctx context.Context, idleSince time.Time, max int) ([]*Session, error)
 }
 
+// PrincipalLimiter is implemented by a Store that can also bound the
+// sessions of each principal. Manager uses it when
+// Config.MaxSessionsPerPrincipal is set.
+type PrincipalLimiter interface {
+	// CreateLimited is Create that also returns ErrPrincipalLimit when the
+	// store already holds maxPerPrincipal sessions whose Principal.Key()
+	// is s's (maxPerPrincipal <= 0: no such limit). Both checks and the
+	// insert are atomic.
+	CreateLimited(ctx context.Context, s *Session, max, maxPerPrincipal int) error
+}
+
 // MemoryStore is a Store in this process's memory.
 type MemoryStore struct {
-	mu       sync.RWMutex // guards the sessions map; entries' lastActive is atomic
+	mu       sync.RWMutex // guards the sessions and owned maps; entries' lastActive is atomic
 	sessions map[string]*memEntry
+	owned    map[string]int // sessions per Principal.Key()
 }
 
 type memEntry struct {
@@ -42,11 +54,14 @@ type memEntry struct {
 	lastActive atomic.Int64
 }
 
-var _ Store = (*MemoryStore)(nil)
+var (
+	_ Store            = (*MemoryStore)(nil)
+	_ PrincipalLimiter = (*MemoryStore)(nil)
+)
 
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{sessions: make(map[string]*memEntry)}
+	return &MemoryStore{sessions: make(map[string]*memEntry), owned: make(map[string]int)}
 }
 
 func (e *memEntry) copy() *Session {
@@ -56,7 +71,13 @@ func (e *memEntry) copy() *Session {
 }
 
 // Create implements Store.
-func (m *MemoryStore) Create(_ context.Context, s *Session, max int) error {
+func (m *MemoryStore) Create(ctx context.Context, s *Session, max int) error {
+	return m.CreateLimited(ctx, s, max, 0)
+}
+
+// CreateLimited implements PrincipalLimiter.
+func (m *MemoryStore) CreateLimited(_ context.Context, s *Session, max, maxPerPrincipal int) error {
+	key := s.Principal.Key()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.sessions[s.ID]; ok {
@@ -65,10 +86,25 @@ func (m *MemoryStore) Create(_ context.Context, s *Session, max int) error {
 	if max > 0 && len(m.sessions) >= max {
 		return ErrLimit
 	}
+	if maxPerPrincipal > 0 && m.owned[key] >= maxPerPrincipal {
+		return ErrPrincipalLimit
+	}
 	e := &memEntry{s: *s}
 	e.lastActive.Store(s.LastActive.UnixNano())
 	m.sessions[s.ID] = e
+	m.owned[key]++
 	return nil
+}
+
+// removeLocked deletes e, stored under id. m.mu is held.
+func (m *MemoryStore) removeLocked(id string, e *memEntry) {
+	delete(m.sessions, id)
+	key := e.s.Principal.Key()
+	if m.owned[key] <= 1 {
+		delete(m.owned, key)
+	} else {
+		m.owned[key]--
+	}
 }
 
 // Get implements Store.
@@ -98,10 +134,11 @@ func (m *MemoryStore) Touch(_ context.Context, id string, at time.Time) error {
 func (m *MemoryStore) Delete(_ context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.sessions[id]; !ok {
+	e, ok := m.sessions[id]
+	if !ok {
 		return ErrNotFound
 	}
-	delete(m.sessions, id)
+	m.removeLocked(id, e)
 	return nil
 }
 
@@ -124,7 +161,7 @@ func (m *MemoryStore) Expire(_ context.Context, idleSince time.Time, max int) ([
 		}
 		if e.lastActive.Load() < cutoff {
 			out = append(out, e.copy())
-			delete(m.sessions, id)
+			m.removeLocked(id, e)
 		}
 	}
 	return out, nil

@@ -11,6 +11,8 @@ import (
 
 	"github.com/mcpgate/mcpgate/internal/eventlog"
 	"github.com/mcpgate/mcpgate/internal/mcp"
+	"github.com/mcpgate/mcpgate/internal/mcpsession"
+	"github.com/mcpgate/mcpgate/internal/mcpsession/mcpsessiontest"
 	"github.com/mcpgate/mcpgate/internal/session"
 )
 
@@ -30,11 +32,12 @@ func (w *discardWriter) Flush()                      {}
 // BenchmarkPOSTJSON: a tools/call-like request answered at once by the
 // core, through the handler (ServeHTTP), in an initialized session.
 func BenchmarkPOSTJSON(b *testing.B) {
-	core := newFakeCore()
+	core := mcpsessiontest.NewFakeCore()
 	mgr := session.NewManager(session.NewMemoryStore(), session.Config{})
 	defer mgr.Close()
-	h := New(core, mgr, eventlog.NewMemory(eventlog.Limits{}), nil)
-	defer h.Shutdown(context.Background())
+	hub := mcpsession.New(core, mgr, eventlog.NewMemory(eventlog.Limits{}), nil)
+	h := New(hub, nil)
+	defer hub.Shutdown(context.Background())
 
 	w := &discardWriter{h: http.Header{}}
 	r := httptest.NewRequest("POST", "/mcp", strings.NewReader(initBody(mcp.Version20251125)))
@@ -73,13 +76,14 @@ func BenchmarkPOSTJSON(b *testing.B) {
 
 // BenchmarkPOSTJSONHTTP is the same over a real loopback connection.
 func BenchmarkPOSTJSONHTTP(b *testing.B) {
-	core := newFakeCore()
+	core := mcpsessiontest.NewFakeCore()
 	mgr := session.NewManager(session.NewMemoryStore(), session.Config{})
 	defer mgr.Close()
-	h := New(core, mgr, eventlog.NewMemory(eventlog.Limits{}), nil)
+	hub := mcpsession.New(core, mgr, eventlog.NewMemory(eventlog.Limits{}), nil)
+	h := New(hub, nil)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
-	defer h.Shutdown(context.Background())
+	defer hub.Shutdown(context.Background())
 	post := func(sid, body string) *http.Response {
 		r, _ := http.NewRequest("POST", srv.URL, strings.NewReader(body))
 		r.Header.Set("Accept", "application/json, text/event-stream")

@@ -11,8 +11,10 @@ import (
 	"github.com/mcpgate/mcpgate/internal/eventlog"
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
 	"github.com/mcpgate/mcpgate/internal/mcp"
+	"github.com/mcpgate/mcpgate/internal/mcpsession"
 	"github.com/mcpgate/mcpgate/internal/relay"
 	"github.com/mcpgate/mcpgate/internal/session"
+	"github.com/mcpgate/mcpgate/internal/sse"
 )
 
 // A POST that carries requests is answered by a postCall. The handler
@@ -30,10 +32,10 @@ import (
 //	                   openStream: eventlog.Create, go tail ──▶ SSE: priming, events, end
 type postCall struct {
 	h   *Handler
-	ls  *liveSession
+	ls  *mcpsession.Live
 	w   http.ResponseWriter
 	r   *http.Request
-	ctx context.Context // the calls' context (callContext)
+	ctx context.Context // the calls' context (mcpsession.CallContext)
 
 	mu       sync.Mutex // guards mode, stream and tailDone
 	mode     callMode
@@ -58,36 +60,24 @@ var (
 	errSessionEnded = errors.New("the session has ended")
 )
 
-// callContext is the context of a call: the request's values (principal,
-// request ID) with the session's lifetime, not the HTTP request's:
-// disconnection is not cancellation ([T §Sending Messages] 6), the end of
-// the session is.
-type callContext struct {
-	context.Context                 // the session's: Done, Err, Deadline
-	values          context.Context // the request's
-}
-
-func (c callContext) Value(key any) any { return c.values.Value(key) }
-
 // serveCalls answers the requests of one POST.
-func (h *Handler) serveCalls(w http.ResponseWriter, r *http.Request, ls *liveSession, reqs []*jsonrpc.Message, isBatch bool) {
-	if !h.enter(false) {
+func (h *Handler) serveCalls(w http.ResponseWriter, r *http.Request, ls *mcpsession.Live, reqs []*jsonrpc.Message, isBatch bool) {
+	if !h.hub.Enter(false) {
 		h.fail(w, r, errShuttingDown)
 		return
 	}
-	defer h.leave()
-	if ls.calls.Add(1) > int32(h.opts.MaxConcurrentCalls) {
-		ls.calls.Add(-1)
+	defer h.hub.Leave()
+	if !h.hub.StartCall(ls) {
 		h.fail(w, r, errTooManyCalls)
 		return
 	}
-	defer ls.calls.Add(-1)
+	defer ls.EndCall()
 
-	pc := &postCall{h: h, ls: ls, w: w, r: r, ctx: callContext{Context: ls.ctx, values: r.Context()}}
+	pc := &postCall{h: h, ls: ls, w: w, r: r, ctx: mcpsession.CallContext(ls, r.Context())}
 	var timer *time.Timer
-	if h.opts.Heartbeat > 0 {
+	if hb := h.hub.Heartbeat(); hb > 0 {
 		// A slow call gets an SSE stream, so heartbeats can flow.
-		timer = time.AfterFunc(h.opts.Heartbeat, pc.openStream)
+		timer = time.AfterFunc(hb, pc.openStream)
 	}
 	resps := make([][]byte, len(reqs))
 	if len(reqs) == 1 {
@@ -110,13 +100,13 @@ func (h *Handler) serveCalls(w http.ResponseWriter, r *http.Request, ls *liveSes
 // requests: it opens the stream if need be and appends msg.
 func (pc *postCall) Send(msg *jsonrpc.Message) error {
 	if msg.Kind() == jsonrpc.KindResponse {
-		return errResponseOnStream
+		return mcpsession.ErrResponseOnStream
 	}
 	stream, err := pc.streamFor()
 	if err != nil {
 		return fmt.Errorf("sending %s: %w", msg.Kind(), err)
 	}
-	if _, err := pc.h.events.Append(pc.ctx, pc.ls.id, stream, jsonrpc.Encode(msg)); err != nil {
+	if _, err := pc.h.events.Append(pc.ctx, pc.ls.ID(), stream, jsonrpc.Encode(msg)); err != nil {
 		return fmt.Errorf("sending %s on stream %s: %w", msg.Kind(), stream, err)
 	}
 	return nil
@@ -137,21 +127,21 @@ func (pc *postCall) streamFor() (string, error) {
 	case modeDone:
 		return "", errCallDone
 	}
-	if err := pc.ls.ctx.Err(); err != nil {
+	if err := pc.ls.Context().Err(); err != nil {
 		return "", errSessionEnded
 	}
 	stream := eventlog.NewStreamID()
-	if err := pc.h.events.Create(pc.ctx, pc.ls.id, stream); err != nil {
-		pc.h.log.Warn("opening stream", "session", session.Short(pc.ls.id), "err", err)
+	if err := pc.h.events.Create(pc.ctx, pc.ls.ID(), stream); err != nil {
+		pc.h.log.Warn("opening stream", "session", session.Short(pc.ls.ID()), "err", err)
 		return "", err
 	}
-	if pc.ls.ctx.Err() != nil {
+	if pc.ls.Context().Err() != nil {
 		// The session ended (and its streams were deleted) meanwhile:
 		// leave nothing behind.
-		pc.h.deleteStream(pc.ls.id, stream)
+		pc.h.deleteStream(pc.ls.ID(), stream)
 		return "", errSessionEnded
 	}
-	pc.h.enter(true)
+	pc.h.hub.Enter(true)
 	pc.mode, pc.stream, pc.tailDone = modeSSE, stream, make(chan struct{})
 	go pc.tail(stream)
 	return stream, nil
@@ -170,9 +160,10 @@ func (pc *postCall) finish(resps [][]byte, isBatch bool) {
 
 	if !streaming {
 		switch {
-		case ls.ctx.Err() == nil:
-			writeResponses(pc.w, resps, isBatch)
-		case h.isClosing():
+		case ls.Context().Err() == nil:
+			n := writeResponses(pc.w, resps, isBatch)
+			ls.CountSent(len(resps), int64(n))
+		case h.hub.IsClosing():
 			h.fail(pc.w, pc.r, errShuttingDown) // cancelled by Shutdown
 		default:
 			h.fail(pc.w, pc.r, errSessionNotFound) // the session ended under the request
@@ -181,15 +172,15 @@ func (pc *postCall) finish(resps [][]byte, isBatch bool) {
 	}
 	// The responses and the end of the stream land together, so a reader
 	// sees neither or both.
-	err := h.events.Complete(context.WithoutCancel(pc.ctx), ls.id, pc.stream, resps...)
+	err := h.events.Complete(context.WithoutCancel(pc.ctx), ls.ID(), pc.stream, resps...)
 	if err != nil && !errors.Is(err, eventlog.ErrNotFound) {
-		h.log.Warn("completing stream", "session", session.Short(ls.id), "stream", pc.stream, "err", err)
+		h.log.Warn("completing stream", "session", session.Short(ls.ID()), "stream", pc.stream, "err", err)
 	}
 	<-pc.tailDone
 	if !pc.sentID {
 		// The client never learnt an event ID of this stream (it left
 		// before the first one): nobody can resume it.
-		h.deleteStream(ls.id, pc.stream)
+		h.deleteStream(ls.ID(), pc.stream)
 	}
 }
 
@@ -198,33 +189,34 @@ func (pc *postCall) finish(resps [][]byte, isBatch bool) {
 // or the session ends.
 func (pc *postCall) tail(stream string) {
 	defer close(pc.tailDone)
-	defer pc.h.leave()
+	defer pc.h.hub.Leave()
 	if hook := pc.h.testHookTailEnded; hook != nil {
 		defer hook()
 	}
 	h, ls := pc.h, pc.ls
 	ctx, cancel := context.WithCancel(pc.r.Context())
 	defer cancel()
-	c := &conn{cancel: cancel, done: make(chan struct{})}
-	_ = ls.attach(ctx, stream, c, false) // a new stream: no one else holds it
+	c := mcpsession.NewConn(cancel)
+	_ = ls.Attach(ctx, stream, c, false) // a new stream: no one else holds it
 	defer func() {
-		ls.detach(stream, c)
-		close(c.done)
+		ls.Detach(stream, c)
+		c.Close()
 	}()
-	defer context.AfterFunc(ls.ctx, cancel)()
+	defer context.AfterFunc(ls.Context(), cancel)()
 
-	sw := startSSE(pc.w)
-	if mcp.SendsPriming(ls.version) {
+	sw := sse.Start(pc.w, h.hub.WriteTimeout())
+	defer sw.End()
+	if mcp.SendsPriming(ls.Version()) {
 		// 2025-11-25: prime the client with an event ID (and the retry
 		// interval) at once, so it can resume from the start
 		// ([T §Sending Messages] 6).
-		sw.prime(stream, 0, h.opts.Retry)
+		sw.Prime(eventlog.AppendEventID(nil, stream, 0), h.opts.Retry)
 		pc.sentID = true
 	}
-	if sw.flush() != nil {
+	if err := h.flush(sw, ls); err != nil {
 		return
 	}
-	if end, _ := h.pump(ctx, sw, ls, stream, 0); end > 0 {
+	if end, _ := h.hub.Pump(ctx, sw, ls, stream, 0, mcpsession.PumpOptions{IDs: true}); end > 0 {
 		pc.sentID = true
 	}
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/mcpgate/mcpgate/internal/eventlog"
 	"github.com/mcpgate/mcpgate/internal/httpkit"
+	"github.com/mcpgate/mcpgate/internal/mcpsession"
+	"github.com/mcpgate/mcpgate/internal/mcpsession/mcpsessiontest"
 	"github.com/mcpgate/mcpgate/internal/session"
 )
 
@@ -32,17 +34,18 @@ func TestConformance(t *testing.T) {
 			skipUnlessCI(t, "conformance suite not installed (npm ci in interop/): %v", err)
 		}
 	}
-	core := newFakeCore()
+	core := mcpsessiontest.NewFakeCore()
 	mgr := session.NewManager(session.NewMemoryStore(), session.Config{})
 	defer mgr.Close()
-	h := New(core, mgr, eventlog.NewMemory(eventlog.Limits{}), nil)
+	hub := mcpsession.New(core, mgr, eventlog.NewMemory(eventlog.Limits{}), nil)
+	h := New(hub, nil)
 	guard, err := httpkit.NewGuard(httpkit.GuardOptions{Loopback: true, WriteError: WriteError})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(httpkit.Chain(httpkit.RequestID(nil), guard.Handler)(h))
 	defer srv.Close()
-	defer h.Shutdown(context.Background())
+	defer hub.Shutdown(context.Background())
 
 	for _, sc := range transportScenarios {
 		t.Run(sc, func(t *testing.T) {

@@ -6,44 +6,35 @@ import (
 
 	"github.com/mcpgate/mcpgate/internal/httpkit"
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
+	"github.com/mcpgate/mcpgate/internal/mcpsession"
 )
 
 // The transport's HTTP errors. Messages are public.
 var (
 	errNotAcceptablePOST = httpkit.NewError(http.StatusNotAcceptable, "not_acceptable",
 		"Not Acceptable: Accept must list both application/json and text/event-stream")
-	errNotAcceptableGET = httpkit.NewError(http.StatusNotAcceptable, "not_acceptable",
-		"Not Acceptable: Accept must list text/event-stream")
-	errContentType = httpkit.NewError(http.StatusUnsupportedMediaType, "unsupported_media_type",
-		"Unsupported Media Type: Content-Type must be application/json")
-	errTooLarge       = httpkit.NewError(http.StatusRequestEntityTooLarge, "payload_too_large", "Request body too large")
-	errReadBody       = httpkit.NewError(http.StatusBadRequest, "bad_request", "Bad Request: could not read the request body")
 	errSessionMissing = httpkit.NewError(http.StatusBadRequest, "session_required",
 		"Bad Request: Mcp-Session-Id header is required")
 	errSessionHeader = httpkit.NewError(http.StatusBadRequest, "bad_request",
 		"Bad Request: more than one Mcp-Session-Id header")
-	errSessionNotFound = httpkit.NewError(http.StatusNotFound, "session_not_found", "Session not found")
-	errForbidden       = httpkit.NewError(http.StatusForbidden, "forbidden",
-		"Forbidden: the session belongs to another principal")
-	errVersion = httpkit.NewError(http.StatusBadRequest, "unsupported_protocol_version",
-		"Bad Request: unsupported MCP-Protocol-Version")
 	errInitInSession = httpkit.NewError(http.StatusBadRequest, "already_initialized",
 		"Bad Request: initialize must be sent without Mcp-Session-Id")
 	errInitInBatch = httpkit.NewError(http.StatusBadRequest, "invalid_request",
 		"Invalid Request: initialize must not be part of a JSON-RPC batch")
 	errBatchTooLarge = httpkit.NewError(http.StatusBadRequest, "invalid_request",
 		"Invalid Request: too many messages in the batch")
-	errConflict = httpkit.NewError(http.StatusConflict, "conflict",
-		"Conflict: a GET stream is already open for this session")
 	errLastEventID = httpkit.NewError(http.StatusBadRequest, "invalid_last_event_id",
 		"Bad Request: Last-Event-ID names no resumable event of this session")
-	errTooManyCalls = httpkit.NewError(http.StatusTooManyRequests, "too_many_requests",
-		"Too Many Requests: too many concurrent requests in this session")
-	errSessionLimit = httpkit.NewError(http.StatusServiceUnavailable, "session_limit",
-		"Service Unavailable: the gateway holds its maximum number of sessions")
-	errShuttingDown = httpkit.NewError(http.StatusServiceUnavailable, "shutting_down",
-		"Service Unavailable: the gateway is shutting down")
 	errMethod = httpkit.NewError(http.StatusMethodNotAllowed, "method_not_allowed", "Method Not Allowed")
+
+	// The session core's errors, shared with the legacy transport.
+	errSessionNotFound  = mcpsession.ErrNotFound
+	errConflict         = mcpsession.ErrConflict
+	errTooManyCalls     = mcpsession.ErrTooManyCalls
+	errShuttingDown     = mcpsession.ErrShuttingDown
+	errNotAcceptableGET = mcpsession.ErrNotAcceptableSSE
+	errContentType      = mcpsession.ErrContentType
+	errVersion          = mcpsession.ErrVersion
 )
 
 // rpcError turns a decoding error into a 400 that keeps its JSON-RPC code.

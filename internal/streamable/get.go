@@ -7,7 +7,8 @@ import (
 
 	"github.com/mcpgate/mcpgate/internal/eventlog"
 	"github.com/mcpgate/mcpgate/internal/mcp"
-	"github.com/mcpgate/mcpgate/internal/session"
+	"github.com/mcpgate/mcpgate/internal/mcpsession"
+	"github.com/mcpgate/mcpgate/internal/sse"
 )
 
 // get opens an SSE stream: the session's standalone stream, or, with
@@ -15,11 +16,11 @@ import (
 // ([T §Listening for Messages], §Resumability).
 func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 	// [T §Listening for Messages] 2: Accept MUST list text/event-stream.
-	if _, sse := accepts(r.Header["Accept"]); !sse {
+	if _, sse := mcpsession.Accepts(r.Header["Accept"]); !sse {
 		h.fail(w, r, errNotAcceptableGET)
 		return
 	}
-	version, ok := versionHeader(r)
+	version, ok := mcpsession.VersionHeader(r)
 	if !ok {
 		h.fail(w, r, errVersion)
 		return
@@ -29,14 +30,14 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, herr)
 		return
 	}
-	if !h.enter(false) {
+	if !h.hub.Enter(false) {
 		h.fail(w, r, errShuttingDown)
 		return
 	}
-	defer h.leave()
-	ls := h.lookupLive(r.Context(), s)
+	defer h.hub.Leave()
+	ls := h.hub.Lookup(r.Context(), s)
 
-	stream, after, resume := standaloneStream, uint64(0), false
+	stream, after, resume := mcpsession.StandaloneStream, uint64(0), false
 	if ids, ok := r.Header[keyLastEventID]; ok {
 		// [T §Resumability] 2: replay after Last-Event-ID on the stream it
 		// belongs to, and never another stream's messages: the ID names
@@ -50,7 +51,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, errLastEventID)
 			return
 		}
-		info, err := h.events.Stat(r.Context(), ls.id, stream)
+		info, err := h.events.Stat(r.Context(), ls.ID(), stream)
 		if err != nil || after > info.Last || after+1 < info.First {
 			if err != nil && !errors.Is(err, eventlog.ErrNotFound) {
 				h.failErr(w, r, err)
@@ -61,33 +62,33 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 		}
 		resume = true
 	}
-	standalone := stream == standaloneStream
+	standalone := stream == mcpsession.StandaloneStream
 
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	c := &conn{cancel: cancel, done: make(chan struct{})}
+	c := mcpsession.NewConn(cancel)
 	// One connection per stream. A plain second GET conflicts; a
 	// resumption takes the stream over.
-	if err := ls.attach(ctx, stream, c, resume); err != nil {
-		close(c.done)
+	if err := ls.Attach(ctx, stream, c, resume); err != nil {
+		c.Close()
 		if errors.Is(err, errConflict) {
 			h.fail(w, r, errConflict)
 		}
 		return
 	}
 	defer func() {
-		ls.detach(stream, c)
-		close(c.done)
+		ls.Detach(stream, c)
+		c.Close()
 	}()
-	defer context.AfterFunc(ls.ctx, cancel)()
+	defer context.AfterFunc(ls.Context(), cancel)()
 	if standalone {
-		defer context.AfterFunc(h.closingCtx, cancel)()
+		defer context.AfterFunc(h.hub.Closing(), cancel)()
 	}
 	if !resume {
 		// Start after what earlier GET connections were given.
-		info, err := h.events.Stat(ctx, ls.id, stream)
+		info, err := h.events.Stat(ctx, ls.ID(), stream)
 		switch {
-		case errors.Is(err, eventlog.ErrNotFound) && ls.ctx.Err() != nil:
+		case errors.Is(err, eventlog.ErrNotFound) && ls.Context().Err() != nil:
 			h.fail(w, r, errSessionNotFound) // the session ended meanwhile
 			return
 		case err != nil:
@@ -97,20 +98,22 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 		after = info.Delivered
 	}
 
-	sw := startSSE(w)
-	if mcp.SendsPriming(ls.version) {
-		sw.prime(stream, after, h.opts.Retry) // [T §Sending Messages] 6, [T §Listening for Messages] 4
+	sw := sse.Start(w, h.hub.WriteTimeout())
+	defer sw.End()
+	if mcp.SendsPriming(ls.Version()) {
+		// [T §Sending Messages] 6, [T §Listening for Messages] 4
+		sw.Prime(eventlog.AppendEventID(nil, stream, after), h.opts.Retry)
 	}
-	if sw.flush() != nil {
+	if h.flush(sw, ls) != nil {
 		return
 	}
-	_, _ = h.pump(ctx, sw, ls, stream, after)
+	_, _ = h.hub.Pump(ctx, sw, ls, stream, after, mcpsession.PumpOptions{IDs: true})
 }
 
 // delete ends the session ([T §Session Management] 5); later requests with
 // its ID get 404 (§Session Management 3).
 func (h *Handler) delete(w http.ResponseWriter, r *http.Request) {
-	version, ok := versionHeader(r)
+	version, ok := mcpsession.VersionHeader(r)
 	if !ok {
 		h.fail(w, r, errVersion)
 		return
@@ -120,14 +123,13 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, herr)
 		return
 	}
-	if err := h.sessions.Delete(r.Context(), s.ID); err != nil {
-		if errors.Is(err, session.ErrNotFound) {
+	if err := h.hub.Delete(r.Context(), s.ID, "deleted by client"); err != nil {
+		if errors.Is(err, mcpsession.ErrNotFound) {
 			h.fail(w, r, errSessionNotFound)
 		} else {
 			h.failErr(w, r, err)
 		}
 		return
 	}
-	h.endSession(r.Context(), s.ID, "deleted by client")
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -18,8 +18,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mcpgate/mcpgate/internal/eventlog"
+	"github.com/mcpgate/mcpgate/internal/mcpsession"
+	"github.com/mcpgate/mcpgate/internal/mcpsession/mcpsessiontest"
 	"github.com/mcpgate/mcpgate/internal/principal"
 	"github.com/mcpgate/mcpgate/internal/session"
+	"github.com/mcpgate/mcpgate/internal/sse/ssetest"
 )
 
 func TestMain(m *testing.M) {
@@ -43,7 +46,8 @@ func checkLeaks() error {
 		stacks := string(buf[:runtime.Stack(buf, true)])
 		var leaked []string
 		for _, g := range strings.Split(stacks, "\n\n") {
-			if strings.Contains(g, "internal/streamable.(*Handler)") || strings.Contains(g, "internal/eventlog.(*Memory).Wait") {
+			if strings.Contains(g, "internal/streamable.(*") || strings.Contains(g, "internal/mcpsession.(*") ||
+				strings.Contains(g, "internal/eventlog.(*Memory).Wait") {
 				leaked = append(leaked, g)
 			}
 		}
@@ -60,15 +64,17 @@ func checkLeaks() error {
 // env is a Handler behind a real HTTP server on loopback, with a fake core.
 type env struct {
 	t      *testing.T
-	core   *fakeCore
+	core   *mcpsessiontest.FakeCore
 	mgr    *session.Manager
 	events eventlog.Log
+	hub    *mcpsession.Hub
 	h      *Handler
 	srv    *httptest.Server
 }
 
 type envConfig struct {
 	opts    Options
+	hub     mcpsession.Options
 	limits  eventlog.Limits
 	session session.Config
 	events  eventlog.Log // shared log for multi-replica tests; nil: a new one
@@ -84,8 +90,8 @@ func newEnv(t *testing.T, cfg *envConfig) *env {
 	if cfg == nil {
 		cfg = &envConfig{}
 	}
-	e := &env{t: t, core: newFakeCore(), events: cfg.events}
-	e.core.advertise = cfg.advertise
+	e := &env{t: t, core: mcpsessiontest.NewFakeCore(), events: cfg.events}
+	e.core.Advertise = cfg.advertise
 	if e.events == nil {
 		e.events = eventlog.NewMemory(cfg.limits)
 	}
@@ -94,10 +100,11 @@ func newEnv(t *testing.T, cfg *envConfig) *env {
 		store = session.NewMemoryStore()
 	}
 	sc := cfg.session
-	sc.OnExpire = func(s *session.Session, r session.ExpireReason) { e.h.SessionExpired(s, r) }
+	sc.OnExpire = func(s *session.Session, r session.ExpireReason) { e.hub.SessionExpired(s, r) }
 	e.mgr = session.NewManager(store, sc)
-	opts := cfg.opts
-	e.h = New(e.core, e.mgr, e.events, &opts)
+	hubOpts, opts := cfg.hub, cfg.opts
+	e.hub = mcpsession.New(e.core, e.mgr, e.events, &hubOpts)
+	e.h = New(e.hub, &opts)
 	e.srv = httptest.NewServer(testPrincipal(e.h))
 	// Cleanups run last-registered first: Shutdown ends the streams, then
 	// the server can close, then the sweeper stops.
@@ -106,7 +113,7 @@ func newEnv(t *testing.T, cfg *envConfig) *env {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := e.h.Shutdown(ctx); err != nil {
+		if err := e.hub.Shutdown(ctx); err != nil {
 			t.Errorf("Shutdown: %v", err)
 		}
 	})
@@ -179,7 +186,7 @@ type result struct {
 	header http.Header
 	ctype  string
 	body   []byte
-	frames []sseFrame // for text/event-stream
+	frames []ssetest.Frame // for text/event-stream
 }
 
 func (e *env) do(r req) result {
@@ -190,9 +197,9 @@ func (e *env) do(r req) result {
 	defer resp.Body.Close()
 	res := result{status: resp.StatusCode, header: resp.Header, ctype: resp.Header.Get("Content-Type")}
 	if res.ctype == "text/event-stream" {
-		sr := newSSEReader(resp.Body)
+		sr := ssetest.NewReader(resp.Body)
 		for {
-			f, err := sr.next()
+			f, err := sr.Next()
 			if errors.Is(err, io.EOF) {
 				break
 			}

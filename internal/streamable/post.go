@@ -1,20 +1,17 @@
 package streamable
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net/http"
-	"runtime/debug"
 	"strconv"
-	"sync"
 
 	"github.com/mcpgate/mcpgate/internal/eventlog"
 	"github.com/mcpgate/mcpgate/internal/httpkit"
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
 	"github.com/mcpgate/mcpgate/internal/mcp"
+	"github.com/mcpgate/mcpgate/internal/mcpsession"
 	"github.com/mcpgate/mcpgate/internal/principal"
-	"github.com/mcpgate/mcpgate/internal/relay"
 	"github.com/mcpgate/mcpgate/internal/session"
 )
 
@@ -22,15 +19,15 @@ import (
 // sessions ([T §Sending Messages]).
 func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 	// [T §Sending Messages] 2: the client MUST list both types in Accept.
-	if j, s := accepts(r.Header["Accept"]); !j || !s {
+	if j, s := mcpsession.Accepts(r.Header["Accept"]); !j || !s {
 		h.fail(w, r, errNotAcceptablePOST)
 		return
 	}
-	if !jsonContentType(r.Header.Get("Content-Type")) {
+	if !mcpsession.JSONContentType(r.Header.Get("Content-Type")) {
 		h.fail(w, r, errContentType)
 		return
 	}
-	version, ok := versionHeader(r)
+	version, ok := mcpsession.VersionHeader(r)
 	if !ok {
 		h.fail(w, r, errVersion)
 		return
@@ -46,12 +43,12 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	buf, herr := h.readBody(w, r)
+	buf, herr := mcpsession.ReadBody(w, r, h.opts.MaxBodyBytes)
 	if herr != nil {
 		h.fail(w, r, herr)
 		return
 	}
-	defer putBuffer(buf)
+	defer mcpsession.PutBuffer(buf)
 	if !present {
 		h.initialize(w, r, buf.Bytes())
 		return
@@ -81,11 +78,11 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 			requests++
 		}
 	}
-	if requests > 0 && h.isClosing() {
+	if requests > 0 && h.hub.IsClosing() {
 		h.fail(w, r, errShuttingDown)
 		return
 	}
-	ls := h.lookupLive(r.Context(), s)
+	ls := h.hub.Lookup(r.Context(), s)
 	var ctx context.Context // for notifications and responses: not ended by a disconnection
 	reqs := msgs[:0:0]
 	for _, m := range msgs {
@@ -95,9 +92,9 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 		}
 		switch kind {
 		case jsonrpc.KindNotification:
-			h.core.HandleNotification(ctx, ls.client, m)
+			h.core.HandleNotification(ctx, ls.Client(), m)
 		case jsonrpc.KindResponse:
-			h.core.HandleResponse(ctx, ls.client, m)
+			h.core.HandleResponse(ctx, ls.Client(), m)
 		default:
 			if requests == len(msgs) {
 				reqs = msgs
@@ -138,70 +135,31 @@ func (h *Handler) initialize(w http.ResponseWriter, r *http.Request, body []byte
 		h.fail(w, r, errSessionMissing)
 		return
 	}
-	if !h.enter(false) {
-		h.fail(w, r, errShuttingDown)
+	ls, res, rpcErr, err := h.hub.Create(r.Context(), principal.FromContext(r.Context()), TransportName, m.Params)
+	switch {
+	case err != nil:
+		h.failErr(w, r, err)
 		return
-	}
-	defer h.leave()
-	p := principal.FromContext(r.Context())
-	res, rpcErr := h.core.Initialize(r.Context(), p, m.Params)
-	if rpcErr != nil {
+	case rpcErr != nil:
 		writeJSON(w, jsonrpc.Encode(jsonrpc.NewErrorResponse(m.ID, rpcErr)))
 		return
 	}
-	s, err := h.sessions.Create(r.Context(), session.Session{
-		Principal:       p,
-		ProtocolVersion: res.ProtocolVersion,
-		Capabilities:    res.Capabilities.Raw,
-		ClientInfo:      res.ClientInfo,
-		Transport:       TransportName,
-	})
-	if errors.Is(err, session.ErrLimit) {
-		// Full: refuse the new session, never evict a live one.
-		h.fail(w, r, errSessionLimit)
-		return
-	}
-	if err != nil {
-		h.failErr(w, r, err)
-		return
-	}
-	if err := h.events.Create(r.Context(), s.ID, standaloneStream); err != nil {
-		_ = h.sessions.Delete(r.Context(), s.ID)
-		h.failErr(w, r, err)
-		return
-	}
-	h.register(h.newLive(s, &res.Capabilities))
-	h.log.Debug("session created", "session", session.Short(s.ID), "version", s.ProtocolVersion, "principal", p.Name)
 	// [T §Session Management] 1: the session ID goes in the header of the
 	// response that carries the InitializeResult.
-	w.Header().Set(mcp.HeaderSessionID, s.ID)
-	writeJSON(w, jsonrpc.Encode(jsonrpc.NewResponse(m.ID, res.Result)))
+	w.Header().Set(mcp.HeaderSessionID, ls.ID())
+	body = jsonrpc.Encode(jsonrpc.NewResponse(m.ID, res.Result))
+	writeJSON(w, body)
+	ls.CountSent(1, int64(len(body)))
 }
 
-// call asks the core to answer one request and encodes the response. A
-// panic or a nil response becomes an internal error for that request only.
-func (h *Handler) call(ctx context.Context, ls *liveSession, req *jsonrpc.Message, out relay.Stream) (resp []byte) {
-	defer func() {
-		if v := recover(); v != nil {
-			h.log.Error("panic in core", "method", req.Method, "panic", v, "stack", string(debug.Stack()),
-				"request_id", httpkit.RequestIDFromContext(ctx))
-			resp = internalError(req.ID)
-		}
-	}()
-	m := h.core.HandleRequest(ctx, ls.client, req, out)
-	if m == nil || m.Kind() != jsonrpc.KindResponse {
-		h.log.Error("core returned no response", "method", req.Method, "request_id", httpkit.RequestIDFromContext(ctx))
-		return internalError(req.ID)
+// call asks the core to answer one request and encodes the response. When
+// no response is due (the client cancelled the request) the POST still
+// needs one: an internal error.
+func (h *Handler) call(ctx context.Context, ls *mcpsession.Live, req *jsonrpc.Message, pc *postCall) []byte {
+	if resp := h.hub.Call(ctx, ls, req, pc); resp != nil {
+		return resp
 	}
-	if !bytes.Equal(m.ID, req.ID) {
-		h.log.Error("core answered with another id", "method", req.Method, "request_id", httpkit.RequestIDFromContext(ctx))
-		m.ID = req.ID
-	}
-	return jsonrpc.Encode(m)
-}
-
-func internalError(id []byte) []byte {
-	return jsonrpc.Encode(jsonrpc.NewErrorResponse(id, jsonrpc.NewError(jsonrpc.CodeInternalError, "Internal error")))
+	return mcpsession.InternalError(req.ID)
 }
 
 func (h *Handler) deleteStream(sessionID, stream string) {
@@ -218,33 +176,4 @@ func writeJSON(w http.ResponseWriter, body []byte) {
 	hdr.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	w.Write(body)
-}
-
-var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// readBody reads the body into a pooled buffer, at most MaxBodyBytes.
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (*bytes.Buffer, *httpkit.Error) {
-	if r.ContentLength > h.opts.MaxBodyBytes {
-		return nil, errTooLarge
-	}
-	buf := bufferPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
-	}
-	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes)); err != nil {
-		putBuffer(buf)
-		if httpkit.IsTooLarge(err) {
-			return nil, errTooLarge
-		}
-		return nil, &httpkit.Error{Status: errReadBody.Status, Code: errReadBody.Code, Message: errReadBody.Message, Err: err}
-	}
-	return buf, nil
-}
-
-// putBuffer returns a body buffer to the pool unless it grew large.
-func putBuffer(b *bytes.Buffer) {
-	if b.Cap() <= 64<<10 {
-		bufferPool.Put(b)
-	}
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/mcpgate/mcpgate/internal/eventlog"
 	"github.com/mcpgate/mcpgate/internal/mcp"
+	"github.com/mcpgate/mcpgate/internal/mcpsession"
+	"github.com/mcpgate/mcpgate/internal/mcpsession/mcpsessiontest"
 	"github.com/mcpgate/mcpgate/internal/session"
 )
 
@@ -29,7 +31,7 @@ func TestShutdownDrains(t *testing.T) {
 	a.message()
 
 	done := make(chan error, 1)
-	go func() { done <- e.h.Shutdown(t.Context()) }()
+	go func() { done <- e.hub.Shutdown(t.Context()) }()
 	g.end()
 
 	e.run([]step{
@@ -44,14 +46,14 @@ func TestShutdownDrains(t *testing.T) {
 		t.Fatalf("Shutdown returned (%v) with a call running", err)
 	default:
 	}
-	e.core.release("A")
+	e.core.Release("A")
 	_, data := a.message()
 	wantJSON(t, "drained response", data, gateResult(1, "A"))
 	a.end()
 	if err := <-done; err != nil {
 		t.Errorf("Shutdown: %v", err)
 	}
-	if !e.core.wasDetached(sid) {
+	if !e.core.WasDetached(sid) {
 		t.Error("session not detached at shutdown")
 	}
 }
@@ -59,13 +61,13 @@ func TestShutdownDrains(t *testing.T) {
 // TestShutdownDeadline: when ctx ends first, running calls are cancelled,
 // their streams end, and Shutdown reports the deadline.
 func TestShutdownDeadline(t *testing.T) {
-	e := newEnv(t, &envConfig{opts: Options{Heartbeat: 10 * time.Millisecond}})
+	e := newEnv(t, &envConfig{hub: mcpsession.Options{Heartbeat: 10 * time.Millisecond}})
 	sid := e.initialize(v1125, "")
 	p := e.open(req{session: sid, version: v1125, body: `{"jsonrpc":"2.0","id":1,"method":"block"}`})
 	p.next() // the call runs: its stream has started
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if err := e.h.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+	if err := e.hub.Shutdown(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("Shutdown with an expired context: got %v, want context.Canceled", err)
 	}
 	if _, err := io.Copy(io.Discard, p.resp.Body); err != nil {
@@ -78,15 +80,16 @@ func TestShutdownDeadline(t *testing.T) {
 // touch it).
 func TestSessionExpiry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		core := newFakeCore()
-		var h *Handler
+		core := mcpsessiontest.NewFakeCore()
+		var hub *mcpsession.Hub
 		mgr := session.NewManager(session.NewMemoryStore(), session.Config{
 			IdleTimeout: time.Minute,
-			OnExpire:    func(s *session.Session, r session.ExpireReason) { h.SessionExpired(s, r) },
+			OnExpire:    func(s *session.Session, r session.ExpireReason) { hub.SessionExpired(s, r) },
 		})
 		defer mgr.Close()
-		h = New(core, mgr, eventlog.NewMemory(eventlog.Limits{}), &Options{Heartbeat: 10 * time.Second})
-		defer h.Shutdown(context.Background())
+		hub = mcpsession.New(core, mgr, eventlog.NewMemory(eventlog.Limits{}), &mcpsession.Options{Heartbeat: 10 * time.Second})
+		h := New(hub, nil)
+		defer hub.Shutdown(context.Background())
 
 		serve := func(ctx context.Context, method, sid, body string) *httptest.ResponseRecorder {
 			r := httptest.NewRequestWithContext(ctx, method, "/mcp", strings.NewReader(body))
@@ -119,7 +122,7 @@ func TestSessionExpiry(t *testing.T) {
 
 		time.Sleep(3 * time.Minute)
 		synctest.Wait()
-		if !core.wasDetached(idle) {
+		if !core.WasDetached(idle) {
 			t.Error("idle session not detached after expiry")
 		}
 		if w := serve(context.Background(), "POST", idle, echo); w.Code != http.StatusNotFound {
@@ -133,7 +136,7 @@ func TestSessionExpiry(t *testing.T) {
 		<-getDone
 		time.Sleep(2 * time.Minute)
 		synctest.Wait()
-		if !core.wasDetached(listening) {
+		if !core.WasDetached(listening) {
 			t.Error("session not detached after its stream closed and it idled")
 		}
 	})

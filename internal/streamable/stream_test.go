@@ -15,14 +15,16 @@ import (
 	"github.com/mcpgate/mcpgate/internal/eventlog"
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
 	"github.com/mcpgate/mcpgate/internal/mcp"
+	"github.com/mcpgate/mcpgate/internal/mcpsession"
 	"github.com/mcpgate/mcpgate/internal/session"
+	"github.com/mcpgate/mcpgate/internal/sse/ssetest"
 )
 
 // liveResp is an SSE response read frame by frame while it is open.
 type liveResp struct {
 	t      *testing.T
 	resp   *http.Response
-	r      *sseReader
+	r      *ssetest.Reader
 	cancel context.CancelFunc
 }
 
@@ -37,13 +39,13 @@ func (e *env) open(r req) *liveResp {
 		cancel()
 		e.t.Fatalf("%s: status %d, Content-Type %q, body %s; want an SSE stream", r.method, resp.StatusCode, resp.Header.Get("Content-Type"), b)
 	}
-	l := &liveResp{t: e.t, resp: resp, r: newSSEReader(resp.Body), cancel: cancel}
+	l := &liveResp{t: e.t, resp: resp, r: ssetest.NewReader(resp.Body), cancel: cancel}
 	e.t.Cleanup(l.close)
 	return l
 }
 
 // next returns the next frame that is not a heartbeat.
-func (l *liveResp) next() sseFrame {
+func (l *liveResp) next() ssetest.Frame {
 	l.t.Helper()
 	for {
 		f := l.frame()
@@ -54,9 +56,9 @@ func (l *liveResp) next() sseFrame {
 }
 
 // frame returns the next frame, heartbeats included.
-func (l *liveResp) frame() sseFrame {
+func (l *liveResp) frame() ssetest.Frame {
 	l.t.Helper()
-	f, err := l.r.next()
+	f, err := l.r.Next()
 	if err != nil {
 		l.t.Fatalf("reading SSE: %v", err)
 	}
@@ -77,7 +79,7 @@ func (l *liveResp) message() (id, data string) {
 func (l *liveResp) end() {
 	l.t.Helper()
 	for {
-		f, err := l.r.next()
+		f, err := l.r.Next()
 		if errors.Is(err, io.EOF) {
 			return
 		}
@@ -175,7 +177,7 @@ func TestResumeDroppedPOSTStream(t *testing.T) {
 	if r := e.do(req{session: sid, version: v1125, body: `{"jsonrpc":"2.0","id":3,"method":"standalone"}`}); r.status != 200 {
 		t.Fatalf("standalone: %d", r.status)
 	}
-	e.core.release("A")
+	e.core.Release("A")
 
 	// Resume from A's first event: only A's response follows.
 	g := e.open(req{method: "GET", session: sid, version: v1125, lastEventID: idA1})
@@ -188,7 +190,7 @@ func TestResumeDroppedPOSTStream(t *testing.T) {
 		t.Errorf("replayed event ID %q, want %s.2", id, streamA)
 	}
 	g.end()
-	if got := e.core.result("A"); got != "released" {
+	if got := e.core.Result("A"); got != "released" {
 		t.Errorf("call A: %q, want released (not cancelled by the disconnection)", got)
 	}
 
@@ -199,7 +201,7 @@ func TestResumeDroppedPOSTStream(t *testing.T) {
 	}
 
 	// B was never disturbed.
-	e.core.release("B")
+	e.core.Release("B")
 	_, data = b.message()
 	wantJSON(t, "B's response", data, gateResult(2, "B"))
 	b.end()
@@ -217,7 +219,7 @@ func TestResumeTakesOver(t *testing.T) {
 	id1, _ := a.message()
 	g := e.open(req{method: "GET", session: sid, version: v1125, lastEventID: id1})
 	g.next() // priming
-	e.core.release("A")
+	e.core.Release("A")
 	_, data := g.message()
 	wantJSON(t, "response on the new connection", data, gateResult(1, "A"))
 	g.end()
@@ -238,7 +240,7 @@ func TestConcurrentPOSTStreams(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	for i := n - 1; i >= 0; i-- {
-		e.core.release(fmt.Sprint(i))
+		e.core.Release(fmt.Sprint(i))
 		wg.Go(func() {
 			_, data := streams[i].message()
 			wantJSON(t, "response", data, gateResult(i, fmt.Sprint(i)))
@@ -283,7 +285,7 @@ func TestGETStandalone(t *testing.T) {
 		t.Fatalf("DELETE: %d", r.status)
 	}
 	r.end()
-	if !e.core.wasDetached(sid) {
+	if !e.core.WasDetached(sid) {
 		t.Error("DELETE did not detach the session from the core")
 	}
 }
@@ -293,7 +295,7 @@ func TestGETStandalone(t *testing.T) {
 func TestStandaloneRefusesResponses(t *testing.T) {
 	e := newEnv(t, nil)
 	sid := e.initialize(v1125, "")
-	c := e.core.client(sid)
+	c := e.core.Client(sid)
 	if err := c.Standalone.Send(jsonrpc.NewResponse(json.RawMessage(`1`), json.RawMessage(`{}`))); err == nil {
 		t.Error("Standalone.Send accepted a response")
 	}
@@ -304,7 +306,7 @@ func TestStandaloneRefusesResponses(t *testing.T) {
 func TestStandaloneFull(t *testing.T) {
 	e := newEnv(t, &envConfig{limits: eventlog.Limits{MaxEvents: 2}})
 	sid := e.initialize(v1125, "")
-	c := e.core.client(sid)
+	c := e.core.Client(sid)
 	note := jsonrpc.NewNotification(mcp.NotificationToolsListChanged, nil)
 	for range 2 {
 		if err := c.Standalone.Send(note); err != nil {
@@ -319,7 +321,7 @@ func TestStandaloneFull(t *testing.T) {
 // TestHeartbeat: silent streams get ": ping" comments; a slow POST switches
 // to SSE after one interval.
 func TestHeartbeat(t *testing.T) {
-	e := newEnv(t, &envConfig{opts: Options{Heartbeat: 20 * time.Millisecond}})
+	e := newEnv(t, &envConfig{hub: mcpsession.Options{Heartbeat: 20 * time.Millisecond}})
 	sid := e.initialize(mcp.Version20250618, "")
 	g := e.open(req{method: "GET", session: sid, version: mcp.Version20250618})
 	if f := g.frame(); len(f.Comments) != 1 || f.Comments[0] != "ping" || f.HasData || f.HasID {
@@ -338,13 +340,13 @@ func TestHeartbeat(t *testing.T) {
 
 // TestTooManyCalls: a session's calls in flight are bounded (429).
 func TestTooManyCalls(t *testing.T) {
-	e := newEnv(t, &envConfig{opts: Options{MaxConcurrentCalls: 1}})
+	e := newEnv(t, &envConfig{hub: mcpsession.Options{MaxConcurrentCalls: 1}})
 	sid := e.initialize(v1125, "")
 	a := e.open(req{session: sid, version: v1125, body: gateBody(1, "A")})
 	a.next()
 	e.run([]step{{name: "second call", req: req{session: sid, version: v1125, body: `{"jsonrpc":"2.0","id":2,"method":"echo"}`},
 		wantStatus: http.StatusTooManyRequests, wantErrCode: codeInvalid}})
-	e.core.release("A")
+	e.core.Release("A")
 	a.message()
 	a.message()
 	a.end()
@@ -361,7 +363,7 @@ func TestStreamLimit(t *testing.T) {
 	a.next()
 	e.run([]step{{name: "a call that needs a stream", req: req{session: sid, version: v1125, body: `{"jsonrpc":"2.0","id":2,"method":"progress","params":{"n":1}}`},
 		wantStatus: 200, wantType: "json", wantMsgs: []string{`{"jsonrpc":"2.0","id":2,"error":{"code":-32603,"message":"sending notification: too many live event streams in session"}}`}}})
-	e.core.release("A")
+	e.core.Release("A")
 	a.message()
 	a.message()
 	a.end()
@@ -410,7 +412,7 @@ func (l *countingLog) streams() []string {
 // deleted when its call ends.
 func TestUnresumableStreamsDeleted(t *testing.T) {
 	log := &countingLog{Log: eventlog.NewMemory(eventlog.Limits{}), live: map[string]bool{}, created: make(chan string, 16)}
-	e := newEnv(t, &envConfig{events: log, opts: Options{Heartbeat: 10 * time.Millisecond}})
+	e := newEnv(t, &envConfig{events: log, hub: mcpsession.Options{Heartbeat: 10 * time.Millisecond}})
 	sid := e.initialize(mcp.Version20250618, "")
 	<-log.created // the standalone stream
 	e.do(req{session: sid, version: mcp.Version20250618, body: `{"jsonrpc":"2.0","id":1,"method":"echo"}`})
@@ -426,8 +428,8 @@ func TestUnresumableStreamsDeleted(t *testing.T) {
 	<-log.created
 	p.close()
 	<-tailEnded // the server saw the client leave
-	e.core.release("slow")
-	if err := e.h.waitIdle(t.Context()); err != nil {
+	e.core.Release("slow")
+	if err := e.hub.WaitIdle(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if got := log.streams(); len(got) != 1 || !strings.HasSuffix(got[0], "/0") {
@@ -447,7 +449,7 @@ func TestAnyReplica(t *testing.T) {
 	sid := a.initialize(v1125, "")
 
 	b.run([]step{{name: "request on replica B", req: req{session: sid, version: v1125, body: `{"jsonrpc":"2.0","id":1,"method":"echo"}`}, wantStatus: 200}})
-	c := b.core.client(sid)
+	c := b.core.Client(sid)
 	if c == nil || !c.Capabilities.Sampling || c.ProtocolVersion != v1125 || string(c.ClientInfo) != `{"name":"test","version":"1"}` {
 		t.Fatalf("client attached on B: %+v", c)
 	}

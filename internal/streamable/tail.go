@@ -1,78 +1,28 @@
 package streamable
 
 import (
-	"context"
-	"errors"
 	"net/http"
+
+	"github.com/mcpgate/mcpgate/internal/mcpsession"
+	"github.com/mcpgate/mcpgate/internal/sse"
 )
 
-// readBatch is the most events written between two flushes.
-const readBatch = 64
-
-// errHeartbeat reports that a stream stayed silent for a heartbeat interval.
-var errHeartbeat = errors.New("heartbeat due")
-
-// wait waits for an event after seq on the stream, for at most one
-// heartbeat interval (errHeartbeat).
-func (h *Handler) wait(ctx context.Context, sessionID, stream string, after uint64) error {
-	if h.opts.Heartbeat < 0 {
-		return h.events.Wait(ctx, sessionID, stream, after)
-	}
-	wctx, cancel := context.WithTimeout(ctx, h.opts.Heartbeat)
-	err := h.events.Wait(wctx, sessionID, stream, after)
-	cancel()
-	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-		return errHeartbeat
-	}
+// flush flushes what the handler itself buffered on an SSE stream (the
+// priming event), counting the bytes in the session's stats. Events of the
+// event log go out through mcpsession.Hub.Pump, which counts its own.
+func (h *Handler) flush(sw *sse.Writer, ls *mcpsession.Live) error {
+	before := sw.Written()
+	err := sw.Flush()
+	ls.CountSent(0, sw.Written()-before)
 	return err
 }
 
-// pump writes the stream's events after seq until the stream is complete
-// (the responses are out: end the SSE stream, [T §Sending Messages] 6), the
-// connection fails or ctx ends. Silence longer than the heartbeat interval
-// gets a ": ping" comment. It returns the last sequence written.
-func (h *Handler) pump(ctx context.Context, sw *sseWriter, ls *liveSession, stream string, after uint64) (uint64, error) {
-	for {
-		page, err := h.events.Read(ctx, ls.id, stream, after, readBatch)
-		if err != nil {
-			return after, err
-		}
-		for _, ev := range page.Events {
-			sw.event(stream, ev.Seq, ev.Data)
-			after = ev.Seq
-		}
-		if len(page.Events) > 0 {
-			if err := sw.flush(); err != nil {
-				return after, err
-			}
-		}
-		if page.Complete {
-			return after, nil
-		}
-		if len(page.Events) == readBatch {
-			continue
-		}
-		switch err := h.wait(ctx, ls.id, stream, after); {
-		case err == nil:
-		case errors.Is(err, errHeartbeat):
-			sw.comment("ping")
-			if err := sw.flush(); err != nil {
-				return after, err
-			}
-			// A client listening is a client using its session.
-			_ = h.sessions.Touch(ctx, ls.id)
-		default:
-			return after, err
-		}
-	}
-}
-
 // writeResponses writes responses as one JSON body: the response itself, or
-// an array for a batch ([B0326 §Batching]).
-func writeResponses(w http.ResponseWriter, resps [][]byte, isBatch bool) {
+// an array for a batch ([B0326 §Batching]). It returns the body's size.
+func writeResponses(w http.ResponseWriter, resps [][]byte, isBatch bool) int {
 	if !isBatch {
 		writeJSON(w, resps[0])
-		return
+		return len(resps[0])
 	}
 	size := 1
 	for _, r := range resps {
@@ -86,5 +36,7 @@ func writeResponses(w http.ResponseWriter, resps [][]byte, isBatch bool) {
 		}
 		body = append(body, r...)
 	}
-	writeJSON(w, append(body, ']'))
+	body = append(body, ']')
+	writeJSON(w, body)
+	return len(body)
 }

@@ -29,6 +29,8 @@ func Run(t *testing.T, newStore func(t *testing.T) session.Store) {
 		{"Limit", testLimit},
 		{"TouchAndExpire", testTouchAndExpire},
 		{"DeleteOnce", testDeleteOnce},
+		{"PrincipalLimit", testPrincipalLimit},
+		{"Initialize", testInitialize},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, newStore(t)) })

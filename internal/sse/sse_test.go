@@ -1,113 +1,17 @@
-package streamable
+package sse
 
 import (
-	"bufio"
 	"bytes"
-	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mcpgate/mcpgate/internal/sse/ssetest"
 )
-
-// sseFrame is one blank-line-terminated block of an SSE stream, as a
-// conforming reader (HTML Living Standard §9.2.6) interprets it. Unlike a
-// browser it also reports blocks with empty data (priming events) and
-// comment-only blocks (heartbeats).
-type sseFrame struct {
-	ID       string
-	HasID    bool
-	Event    string
-	Data     string
-	HasData  bool
-	Retry    string
-	Comments []string
-}
-
-// sseReader reads frames. It is the test suite's SSE client.
-type sseReader struct {
-	br      *bufio.Reader
-	started bool
-}
-
-func newSSEReader(r io.Reader) *sseReader { return &sseReader{br: bufio.NewReader(r)} }
-
-// readLine reads one line ended by CRLF, LF or CR.
-func (r *sseReader) readLine() (string, error) {
-	var b []byte
-	for {
-		c, err := r.br.ReadByte()
-		if err != nil {
-			if err == io.EOF && len(b) > 0 {
-				err = io.ErrUnexpectedEOF // an unterminated last line is discarded
-			}
-			return "", err
-		}
-		switch c {
-		case '\n':
-			return string(b), nil
-		case '\r':
-			if next, err := r.br.Peek(1); err == nil && next[0] == '\n' {
-				r.br.ReadByte()
-			}
-			return string(b), nil
-		}
-		b = append(b, c)
-		if len(b) > 1<<20 {
-			return "", errors.New("sse line too long")
-		}
-	}
-}
-
-// next returns the next frame, io.EOF at the end of the stream.
-func (r *sseReader) next() (sseFrame, error) {
-	var f sseFrame
-	var data strings.Builder
-	empty := true
-	for {
-		line, err := r.readLine()
-		if err != nil {
-			return sseFrame{}, err
-		}
-		if !r.started {
-			r.started = true
-			line = strings.TrimPrefix(line, "\uFEFF")
-		}
-		if line == "" {
-			if empty {
-				continue
-			}
-			if f.HasData {
-				f.Data = strings.TrimSuffix(data.String(), "\n")
-			}
-			return f, nil
-		}
-		empty = false
-		name, value, found := strings.Cut(line, ":")
-		if found {
-			value = strings.TrimPrefix(value, " ")
-		}
-		switch name {
-		case "":
-			f.Comments = append(f.Comments, value)
-		case "data":
-			f.HasData = true
-			data.WriteString(value)
-			data.WriteByte('\n')
-		case "id":
-			if !strings.Contains(value, "\x00") {
-				f.ID, f.HasID = value, true
-			}
-		case "event":
-			f.Event = value
-		case "retry":
-			if value != "" && strings.Trim(value, "0123456789") == "" {
-				f.Retry = value
-			}
-		}
-	}
-}
 
 func TestAppendEvent(t *testing.T) {
 	tests := []struct {
@@ -120,20 +24,85 @@ func TestAppendEvent(t *testing.T) {
 	}{
 		{"message", "s.1", "message", 0, `{"a":1}`, "id: s.1\nevent: message\ndata: {\"a\":1}\n\n"},
 		{"priming", "s.0", "", 1500 * time.Millisecond, "", "id: s.0\nretry: 1500\ndata: \n\n"},
+		{"endpoint", "", "endpoint", 0, "/messages?sessionId=x", "event: endpoint\ndata: /messages?sessionId=x\n\n"},
 		{"newlines", "", "message", 0, "a\nb\r\nc\rd", "event: message\ndata: a\ndata: b\ndata: c\ndata: d\n\n"},
 		{"trailing newline", "", "", 0, "a\n", "data: a\ndata: \n\n"},
 		{"hostile id", "s\n.1\r\x00", "mes\nsage", 0, "x", "id: s.1\nevent: message\ndata: x\n\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := string(appendEvent(nil, []byte(tt.id), tt.event, tt.retry, []byte(tt.data)))
+			got := string(AppendEvent(nil, []byte(tt.id), tt.event, tt.retry, []byte(tt.data)))
 			if got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
 	}
-	if got, want := string(appendComment(nil, "ping")), ": ping\n\n"; got != want {
+	if got, want := string(AppendComment(nil, "ping")), ": ping\n\n"; got != want {
 		t.Errorf("comment: got %q, want %q", got, want)
+	}
+}
+
+// TestWriter: headers that keep proxies from buffering, one write per
+// flush, and the byte count.
+func TestWriter(t *testing.T) {
+	rec := httptest.NewRecorder()
+	w := Start(rec, -1)
+	w.Event(nil, "endpoint", []byte("/messages?sessionId=a"))
+	w.Comment("ping")
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	w.End()
+	want := "event: endpoint\ndata: /messages?sessionId=a\n\n: ping\n\n"
+	if got := rec.Body.String(); got != want {
+		t.Errorf("body %q, want %q", got, want)
+	}
+	if w.Written() != int64(len(want)) {
+		t.Errorf("Written = %d, want %d", w.Written(), len(want))
+	}
+	for k, v := range map[string]string{"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"} {
+		if got := rec.Header().Get(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	if !rec.Flushed {
+		t.Error("not flushed")
+	}
+}
+
+// TestWriterTimeout: a client that stops reading fails the write within
+// the write timeout instead of blocking the stream forever.
+func TestWriterTimeout(t *testing.T) {
+	started := make(chan struct{})
+	failed := make(chan error, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w := Start(rw, 50*time.Millisecond)
+		defer w.End()
+		close(started)
+		chunk := bytes.Repeat([]byte("x"), 64<<10)
+		for {
+			w.Event(nil, "message", chunk)
+			if err := w.Flush(); err != nil {
+				failed <- err
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	<-started
+	// The client reads nothing: socket buffers fill and the write times out.
+	select {
+	case err := <-failed:
+		if err == nil {
+			t.Fatal("want a write error")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the write never timed out")
 	}
 }
 
@@ -152,13 +121,13 @@ func FuzzSSERoundTrip(f *testing.F) {
 	f.Add([]byte("\xef\xbb\xbf x"), "\r", uint16(65535))
 	f.Fuzz(func(t *testing.T, data []byte, comment string, retryMS uint16) {
 		var b []byte
-		b = appendComment(b, comment)
-		b = appendEvent(b, []byte("st.7"), "message", 0, data)
+		b = AppendComment(b, comment)
+		b = AppendEvent(b, []byte("st.7"), "message", 0, data)
 		retry := time.Duration(retryMS) * time.Millisecond
-		b = appendEvent(b, []byte("st.0"), "", retry, nil)
+		b = AppendEvent(b, []byte("st.0"), "", retry, nil)
 
-		r := newSSEReader(bytes.NewReader(b))
-		c, err := r.next()
+		r := ssetest.NewReader(bytes.NewReader(b))
+		c, err := r.Next()
 		if err != nil {
 			t.Fatalf("comment frame: %v (stream %q)", err, b)
 		}
@@ -172,14 +141,14 @@ func FuzzSSERoundTrip(f *testing.F) {
 		if len(c.Comments) != 1 || c.Comments[0] != wantComment || c.HasData || c.HasID {
 			t.Fatalf("comment frame: got %+v, want comment %q", c, wantComment)
 		}
-		m, err := r.next()
+		m, err := r.Next()
 		if err != nil {
 			t.Fatalf("message frame: %v (stream %q)", err, b)
 		}
 		if want := normalizeNewlines(string(data)); m.Data != want || !m.HasData || m.ID != "st.7" || m.Event != "message" {
 			t.Fatalf("message frame: got %+v, want data %q (stream %q)", m, want, b)
 		}
-		p, err := r.next()
+		p, err := r.Next()
 		if err != nil {
 			t.Fatalf("priming frame: %v", err)
 		}
@@ -190,7 +159,7 @@ func FuzzSSERoundTrip(f *testing.F) {
 		if p.ID != "st.0" || !p.HasData || p.Data != "" || p.Retry != wantRetry {
 			t.Fatalf("priming frame: got %+v, want id st.0, empty data, retry %q", p, wantRetry)
 		}
-		if _, err := r.next(); err != io.EOF {
+		if _, err := r.Next(); err != io.EOF {
 			t.Fatalf("after the last frame: got %v, want EOF", err)
 		}
 	})
@@ -202,9 +171,9 @@ func FuzzSSEReader(f *testing.F) {
 	f.Add([]byte("id: 1\ndata: x\n\n: c\n\n"))
 	f.Add([]byte("\r\r\n\ndata\ndata:\n\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		r := newSSEReader(bytes.NewReader(in))
+		r := ssetest.NewReader(bytes.NewReader(in))
 		for range len(in) + 1 {
-			if _, err := r.next(); err != nil {
+			if _, err := r.Next(); err != nil {
 				return
 			}
 		}

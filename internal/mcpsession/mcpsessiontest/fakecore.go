@@ -1,4 +1,7 @@
-package streamable
+// Package mcpsessiontest is a fake MCP core for transport tests: it stands
+// in for the relay behind mcpsession.Hub, with methods that stream, block,
+// ask the client, misbehave and wait for the test's signal.
+package mcpsessiontest
 
 import (
 	"context"
@@ -8,49 +11,57 @@ import (
 
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
 	"github.com/mcpgate/mcpgate/internal/mcp"
+	"github.com/mcpgate/mcpgate/internal/mcpsession"
 	"github.com/mcpgate/mcpgate/internal/principal"
 	"github.com/mcpgate/mcpgate/internal/relay"
 )
 
-// fakeCore stands in for the relay. Its methods:
+// FakeCore stands in for the relay. Its methods:
 //
 //	echo        → {"echo": params}
 //	progress    → params.n notifications/progress on the request's stream, then {"done": n}
 //	ask         → a sampling/createMessage request to the client, waits for the
 //	              client's POSTed response, then {"answer": <its result>}
 //	gate        → a notifications/message {"gate": name} (unless params.quiet), waits for
-//	              release(name), then {"gate": name}
+//	              Release(name), then {"gate": name}
 //	block       → waits until ctx ends, then a cancellation error
 //	standalone  → notifications/tools/list_changed on the session's standalone stream, then {}
 //	panic, nil  → misbehaves
 //
 // anything else → method not found.
-type fakeCore struct {
-	mu        sync.Mutex
-	attached  map[string]*relay.Client
-	detached  []string
-	notes     []string                        // notification methods received
-	pending   map[string]chan json.RawMessage // server→client request id → result
-	gates     map[string]chan struct{}        // gate name → release
-	results   map[string]string               // gate name → "released" or "cancelled"
-	asked     int
-	failInit  *jsonrpc.Error
-	advertise map[string]any // server capabilities; nil: none
+type FakeCore struct {
+	mu       sync.Mutex
+	attached map[string]*relay.Client
+	detached []string
+	notes    []string                        // notification methods received
+	pending  map[string]chan json.RawMessage // server→client request id → result
+	gates    map[string]chan struct{}        // gate name → release
+	results  map[string]string               // gate name → "released" or "cancelled"
+	asked    int
+
+	// FailInit, if set, is the error Initialize answers with.
+	FailInit *jsonrpc.Error
+	// Advertise are the server capabilities of initialize results; nil
+	// means none. Set it before serving.
+	Advertise map[string]any
 }
 
+var _ mcpsession.Core = (*FakeCore)(nil)
+
 // caps are the server capabilities the fake advertises.
-func (c *fakeCore) caps() map[string]any {
-	if c.advertise != nil {
-		return c.advertise
+func (c *FakeCore) caps() map[string]any {
+	if c.Advertise != nil {
+		return c.Advertise
 	}
 	return map[string]any{}
 }
 
-// fastResult is the constant result of method "fast", for benchmarks.
-var fastResult = json.RawMessage(`{"content":[{"type":"text","text":"ok"}],"isError":false}`)
+// FastResult is the constant result of method "fast", for benchmarks.
+var FastResult = json.RawMessage(`{"content":[{"type":"text","text":"ok"}],"isError":false}`)
 
-func newFakeCore() *fakeCore {
-	return &fakeCore{
+// NewFakeCore returns a FakeCore.
+func NewFakeCore() *FakeCore {
+	return &FakeCore{
 		attached: make(map[string]*relay.Client),
 		pending:  make(map[string]chan json.RawMessage),
 		gates:    make(map[string]chan struct{}),
@@ -58,9 +69,10 @@ func newFakeCore() *fakeCore {
 	}
 }
 
-func (c *fakeCore) Initialize(_ context.Context, _ principal.Principal, params json.RawMessage) (*relay.InitializeResult, *jsonrpc.Error) {
-	if c.failInit != nil {
-		return nil, c.failInit
+// Initialize implements mcpsession.Core: it negotiates like the relay.
+func (c *FakeCore) Initialize(_ context.Context, _ principal.Principal, params json.RawMessage) (*relay.InitializeResult, *jsonrpc.Error) {
+	if c.FailInit != nil {
+		return nil, c.FailInit
 	}
 	var p struct {
 		ProtocolVersion string          `json:"protocolVersion"`
@@ -71,7 +83,7 @@ func (c *fakeCore) Initialize(_ context.Context, _ principal.Principal, params j
 		return nil, jsonrpc.NewError(jsonrpc.CodeInvalidParams, "protocolVersion is required")
 	}
 	v := mcp.Negotiate(p.ProtocolVersion)
-	caps := capabilitiesFromRaw(p.Capabilities)
+	caps := mcpsession.CapabilitiesFromRaw(p.Capabilities, v)
 	return &relay.InitializeResult{
 		Result:          jsonrpc.MustRaw(map[string]any{"protocolVersion": v, "capabilities": c.caps(), "serverInfo": map[string]string{"name": "fake", "version": "1"}}),
 		ProtocolVersion: v,
@@ -80,26 +92,30 @@ func (c *fakeCore) Initialize(_ context.Context, _ principal.Principal, params j
 	}, nil
 }
 
-func (c *fakeCore) Attach(cl *relay.Client) {
+// Attach implements mcpsession.Core.
+func (c *FakeCore) Attach(cl *relay.Client) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.attached[cl.SessionID] = cl
 }
 
-func (c *fakeCore) Detach(id string) {
+// Detach implements mcpsession.Core.
+func (c *FakeCore) Detach(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.attached, id)
 	c.detached = append(c.detached, id)
 }
 
-func (c *fakeCore) client(id string) *relay.Client {
+// Client returns the attached client of a session, or nil.
+func (c *FakeCore) Client(id string) *relay.Client {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.attached[id]
 }
 
-func (c *fakeCore) wasDetached(id string) bool {
+// WasDetached reports whether a session was detached.
+func (c *FakeCore) WasDetached(id string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, d := range c.detached {
@@ -111,7 +127,7 @@ func (c *fakeCore) wasDetached(id string) bool {
 }
 
 // gate returns the release channel of a gate, creating it.
-func (c *fakeCore) gate(name string) chan struct{} {
+func (c *FakeCore) gate(name string) chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	g := c.gates[name]
@@ -122,19 +138,22 @@ func (c *fakeCore) gate(name string) chan struct{} {
 	return g
 }
 
-func (c *fakeCore) release(name string) { close(c.gate(name)) }
+// Release lets the calls waiting at a gate return.
+func (c *FakeCore) Release(name string) { close(c.gate(name)) }
 
-func (c *fakeCore) result(name string) string {
+// Result says how the call at a gate ended: "released" or "cancelled".
+func (c *FakeCore) Result(name string) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.results[name]
 }
 
-func (c *fakeCore) HandleRequest(ctx context.Context, cl *relay.Client, msg *jsonrpc.Message, out relay.Stream) *jsonrpc.Message {
+// HandleRequest implements mcpsession.Core.
+func (c *FakeCore) HandleRequest(ctx context.Context, cl *relay.Client, msg *jsonrpc.Message, out relay.Stream) *jsonrpc.Message {
 	ok := func(v any) *jsonrpc.Message { return jsonrpc.NewResponse(msg.ID, jsonrpc.MustRaw(v)) }
 	switch msg.Method {
 	case "fast":
-		return jsonrpc.NewResponse(msg.ID, fastResult)
+		return jsonrpc.NewResponse(msg.ID, FastResult)
 	case mcp.MethodPing:
 		return ok(map[string]any{})
 	case mcp.MethodToolsCall:
@@ -214,7 +233,7 @@ func (c *fakeCore) HandleRequest(ctx context.Context, cl *relay.Client, msg *jso
 // callTool serves tools/call for the SDK interop tests: "hello" answers at
 // once, "slow" reports progress first (SSE), "notify" sends a list_changed
 // on the standalone stream.
-func (c *fakeCore) callTool(cl *relay.Client, msg *jsonrpc.Message, out relay.Stream) *jsonrpc.Message {
+func (c *FakeCore) callTool(cl *relay.Client, msg *jsonrpc.Message, out relay.Stream) *jsonrpc.Message {
 	var p struct {
 		Name string
 		Meta struct {
@@ -243,19 +262,22 @@ func (c *fakeCore) callTool(cl *relay.Client, msg *jsonrpc.Message, out relay.St
 	return jsonrpc.NewErrorResponse(msg.ID, jsonrpc.NewError(jsonrpc.CodeInvalidParams, "unknown tool"))
 }
 
-func (c *fakeCore) HandleNotification(_ context.Context, _ *relay.Client, msg *jsonrpc.Message) {
+// HandleNotification implements mcpsession.Core: it records the method.
+func (c *FakeCore) HandleNotification(_ context.Context, _ *relay.Client, msg *jsonrpc.Message) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.notes = append(c.notes, msg.Method)
 }
 
-func (c *fakeCore) notifications() []string {
+// Notifications returns the notification methods received, in order.
+func (c *FakeCore) Notifications() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]string(nil), c.notes...)
 }
 
-func (c *fakeCore) HandleResponse(_ context.Context, _ *relay.Client, msg *jsonrpc.Message) {
+// HandleResponse implements mcpsession.Core: it answers a pending "ask".
+func (c *FakeCore) HandleResponse(_ context.Context, _ *relay.Client, msg *jsonrpc.Message) {
 	var id string
 	json.Unmarshal(msg.ID, &id)
 	c.mu.Lock()

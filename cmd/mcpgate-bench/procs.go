@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// child is a server process the suite runs: the HTTP floor or a gateway.
+// It runs in its own process group, so that stopping it stops what it
+// started (a gateway's upstreams).
+type child struct {
+	name   string
+	cmd    *exec.Cmd
+	url    string // its MCP endpoint
+	log    string // the file its output goes to
+	exited chan struct{}
+}
+
+// pid is the process id whose RSS and CPU the suite reads.
+func (c *child) pid() int { return c.cmd.Process.Pid }
+
+// start starts argv with its output in dir/name.log.
+func start(name, dir string, argv []string, stdout io.Writer) (*child, error) {
+	logPath := filepath.Join(dir, name+".log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("starting %s: %w", name, err)
+	}
+	defer f.Close() // the child has its own descriptor
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = f, f
+	if stdout != nil {
+		cmd.Stdout = stdout
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", name, err)
+	}
+	c := &child{name: name, cmd: cmd, log: logPath, exited: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		close(c.exited)
+	}()
+	return c, nil
+}
+
+// stop sends SIGTERM to the child's group, and SIGKILL after 5 seconds.
+func (c *child) stop() {
+	if c == nil {
+		return
+	}
+	_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-c.exited:
+	case <-time.After(5 * time.Second):
+		_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+		<-c.exited
+	}
+}
+
+// failure describes a child that failed to come up, with its log's tail.
+func (c *child) failure(err error) error {
+	b, _ := os.ReadFile(c.log)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > 10 {
+		lines = lines[len(lines)-10:]
+	}
+	return fmt.Errorf("%s: %w; its log (%s) ends:\n  %s", c.name, err, c.log, strings.Join(lines, "\n  "))
+}
+
+// startHTTPFloor runs `mcpgate-bench http-floor` and reads its address.
+func startHTTPFloor(ctx context.Context, self, dir, name string) (*child, error) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	c, err := start(name, dir, []string{self, "http-floor", "-listen", "127.0.0.1:0"}, pw)
+	pw.Close()
+	if err != nil {
+		pr.Close()
+		return nil, err
+	}
+	line := make(chan string, 1)
+	go func() {
+		defer pr.Close()
+		s, _ := bufio.NewReader(pr).ReadString('\n')
+		line <- s
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	select {
+	case s := <-line:
+		addr, ok := strings.CutPrefix(strings.TrimSpace(s), "listening on ")
+		if !ok {
+			c.stop()
+			return nil, c.failure(fmt.Errorf("unexpected first line %q", s))
+		}
+		c.url = addr + "/mcp"
+		return c, nil
+	case <-time.After(10 * time.Second):
+	case <-ctx.Done():
+	}
+	c.stop()
+	return nil, c.failure(errors.New("did not start listening"))
+}
+
+// startGateway runs mcpgate in front of the stdio server upstream, on a
+// free loopback port, and waits until /health reports it ready.
+func startGateway(ctx context.Context, mcpgate, dir, name string, upstream []string) (*child, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	// A generous session limit: the idle test holds 20,000 sessions.
+	var b strings.Builder
+	fmt.Fprintf(&b, "listen: 127.0.0.1:%d\nsessions:\n  max: 100000\nupstreams:\n  - name: bench\n    command: %s\n    args: [", port, strconv.Quote(upstream[0]))
+	for i, a := range upstream[1:] {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Quote(a))
+	}
+	b.WriteString("]\n")
+	cfg := filepath.Join(dir, name+".yaml")
+	if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {
+		return nil, err
+	}
+	// Warnings only: an access-log line per request would measure the
+	// log's sink, not the gateway.
+	c, err := start(name, dir, []string{mcpgate, "serve", "--config", cfg, "--log-level", "warn"}, nil)
+	if err != nil {
+		return nil, err
+	}
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	c.url = base + "/mcp"
+	if err := waitHealthy(ctx, base+"/health", c.exited); err != nil {
+		c.stop()
+		return nil, c.failure(err)
+	}
+	return c, nil
+}
+
+// waitHealthy polls url until it reports status ok, for up to a minute
+// (server-everything through npx may start slowly).
+func waitHealthy(ctx context.Context, url string, exited <-chan struct{}) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	client := &http.Client{Timeout: 2 * time.Second}
+	for {
+		resp, err := client.Get(url)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && strings.Contains(string(b), `"status":"ok"`) {
+				return nil
+			}
+		}
+		select {
+		case <-exited:
+			return errors.New("exited before it was ready")
+		case <-ctx.Done():
+			return fmt.Errorf("not ready: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// cpuTime returns the CPU time (user + system) process pid has used.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name may hold spaces; fields count from after its ')'.
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 {
+		s = s[i+1:]
+	}
+	f := strings.Fields(s)
+	if len(f) < 13 {
+		return 0
+	}
+	// utime and stime are fields 14 and 15 of stat, 12 and 13 here.
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / clockTicks
+}
+
+// clockTicks is USER_HZ, which is 100 on every Linux architecture Go
+// supports.
+const clockTicks = 100

@@ -1,0 +1,147 @@
+package bearer
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/mcpgate/mcpgate/internal/httpkit"
+	"github.com/mcpgate/mcpgate/internal/metrics"
+	"github.com/mcpgate/mcpgate/internal/principal"
+)
+
+// DefaultRealm is the realm of challenges when none is configured.
+const DefaultRealm = "mcpgate"
+
+// MiddlewareOptions configures Middleware. Nil options mean all defaults.
+type MiddlewareOptions struct {
+	// Realm names the protection space in WWW-Authenticate challenges
+	// (RFC 6750 §3). Zero means DefaultRealm. It must not contain '"',
+	// '\' or control characters.
+	Realm string
+	// ResourceMetadata, if set, is the absolute URL of the OAuth protected
+	// resource metadata, added to every challenge as resource_metadata
+	// (RFC 9728 §5.1; [A §Protected Resource Metadata Discovery]). The
+	// OAuth issue sets it. Zero leaves it out.
+	ResourceMetadata string
+	// WriteError writes the 400, 401 and 503 responses. Nil means
+	// httpkit.WriteJSON; the MCP endpoint passes streamable.WriteError.
+	WriteError httpkit.ErrorWriter
+	// Logger receives one line per refused request (never a credential).
+	// Nil discards.
+	Logger *slog.Logger
+	// Refused counts requests refused for a missing, invalid or malformed
+	// credential. Nil counts nothing.
+	Refused *metrics.Counter
+}
+
+// The errors Middleware writes. Their messages are public.
+var (
+	errUnauthorized = httpkit.NewError(http.StatusUnauthorized, "unauthorized", "Unauthorized: authentication required.")
+	errInvalidToken = httpkit.NewError(http.StatusUnauthorized, "invalid_token", "Unauthorized: the credential is not valid.")
+	errMalformed    = httpkit.NewError(http.StatusBadRequest, "invalid_request",
+		"Bad Request: the credential header is malformed (sent twice, empty, or not in the expected form).")
+	errUnavailable = httpkit.NewError(http.StatusServiceUnavailable, "auth_unavailable",
+		"Service Unavailable: authentication is temporarily unavailable.")
+)
+
+// Middleware authenticates every request with a and passes it on with the
+// principal in its context (principal.NewContext), and with the upstream
+// credential too when a is a CredentialSource. A request without a valid
+// credential is refused: 401 with a WWW-Authenticate: Bearer challenge and
+// a body saying how to authenticate; a malformed one gets 400
+// (RFC 6750 §3.1: invalid_request); a failing authenticator 503.
+func Middleware(a Authenticator, opts *MiddlewareOptions) httpkit.Middleware {
+	var o MiddlewareOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Realm == "" {
+		o.Realm = DefaultRealm
+	}
+	if o.WriteError == nil {
+		o.WriteError = httpkit.WriteJSON
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	hint := "Send a credential in the Authorization header: Authorization: Bearer <token>."
+	if h, ok := a.(Hinter); ok {
+		hint = h.Hint()
+	}
+	missing := withHint(errUnauthorized, hint)
+	invalid := withHint(errInvalidToken, hint)
+	malformed := withHint(errMalformed, hint)
+	// RFC 6750 §3.1: a request without credentials gets a challenge
+	// without an error code; a bad one names the error.
+	challengeMissing := challenge(o.Realm, "", o.ResourceMetadata)
+	challengeInvalid := challenge(o.Realm, "invalid_token", o.ResourceMetadata)
+	challengeMalformed := challenge(o.Realm, "invalid_request", o.ResourceMetadata)
+	source, _ := a.(CredentialSource)
+
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p, err := a.Authenticate(r)
+			if err == nil {
+				ctx := principal.NewContext(r.Context(), p)
+				if source != nil {
+					if c, ok := source.Credential(r); ok {
+						ctx = principal.NewCredentialContext(ctx, c)
+					}
+				}
+				next.ServeHTTP(w, r.WithContext(ctx))
+				return
+			}
+			var e *httpkit.Error
+			var ch string
+			switch {
+			case errors.Is(err, ErrNoCredential):
+				e, ch = missing, challengeMissing
+			case errors.Is(err, ErrInvalidCredential):
+				e, ch = invalid, challengeInvalid
+			case errors.Is(err, ErrMalformed):
+				e, ch = malformed, challengeMalformed
+			default:
+				log.ErrorContext(r.Context(), "authentication failed", "err", err,
+					"request_id", httpkit.RequestIDFromContext(r.Context()))
+				o.WriteError(w, r, errUnavailable)
+				return
+			}
+			o.Refused.Inc()
+			log.InfoContext(r.Context(), "request refused: authentication", "code", e.Code,
+				"request_id", httpkit.RequestIDFromContext(r.Context()))
+			w.Header().Set("WWW-Authenticate", ch)
+			o.WriteError(w, r, e)
+		})
+	}
+}
+
+func withHint(e *httpkit.Error, hint string) *httpkit.Error {
+	return httpkit.NewError(e.Status, e.Code, e.Message+" "+hint)
+}
+
+// challenge builds a Bearer challenge (RFC 6750 §3) with quoted-string
+// parameters (RFC 9110 §11.2).
+func challenge(realm, code, resourceMetadata string) string {
+	var b strings.Builder
+	b.WriteString(`Bearer realm="`)
+	b.WriteString(quote(realm))
+	b.WriteByte('"')
+	if code != "" {
+		b.WriteString(`, error="`)
+		b.WriteString(code)
+		b.WriteByte('"')
+	}
+	if resourceMetadata != "" {
+		b.WriteString(`, resource_metadata="`)
+		b.WriteString(quote(resourceMetadata))
+		b.WriteByte('"')
+	}
+	return b.String()
+}
+
+func quote(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s)
+}

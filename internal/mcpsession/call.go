@@ -1,0 +1,61 @@
+package mcpsession
+
+import (
+	"bytes"
+	"context"
+	"runtime/debug"
+
+	"github.com/mcpgate/mcpgate/internal/httpkit"
+	"github.com/mcpgate/mcpgate/internal/jsonrpc"
+	"github.com/mcpgate/mcpgate/internal/relay"
+)
+
+// callContext is the context of a call: the request's values (principal,
+// request ID) with the session's lifetime, not the HTTP request's:
+// disconnection is not cancellation ([T §Sending Messages] 6), the end of
+// the session is.
+type callContext struct {
+	context.Context                 // the session's: Done, Err, Deadline
+	values          context.Context // the request's
+}
+
+func (c callContext) Value(key any) any { return c.values.Value(key) }
+
+// CallContext returns the context for the calls of one HTTP request in ls:
+// values from the request's context, lifetime from the session.
+func CallContext(ls *Live, request context.Context) context.Context {
+	return callContext{Context: ls.ctx, values: request}
+}
+
+// Call asks the core to answer one request in ls and returns the encoded
+// response, or nil when no response is due (the client cancelled the
+// request). A panic, or an answer that is not a response, becomes an
+// internal error for that request only; a response under another id is
+// given the request's.
+func (h *Hub) Call(ctx context.Context, ls *Live, req *jsonrpc.Message, out relay.Stream) (resp []byte) {
+	defer func() {
+		if v := recover(); v != nil {
+			h.log.Error("panic in core", "method", req.Method, "panic", v, "stack", string(debug.Stack()),
+				"request_id", httpkit.RequestIDFromContext(ctx))
+			resp = InternalError(req.ID)
+		}
+	}()
+	m := h.core.HandleRequest(ctx, ls.Client(), req, out)
+	if m == nil {
+		return nil
+	}
+	if m.Kind() != jsonrpc.KindResponse {
+		h.log.Error("core returned no response", "method", req.Method, "request_id", httpkit.RequestIDFromContext(ctx))
+		return InternalError(req.ID)
+	}
+	if !bytes.Equal(m.ID, req.ID) {
+		h.log.Error("core answered with another id", "method", req.Method, "request_id", httpkit.RequestIDFromContext(ctx))
+		m.ID = req.ID
+	}
+	return jsonrpc.Encode(m)
+}
+
+// InternalError is the encoded JSON-RPC internal error response to id.
+func InternalError(id []byte) []byte {
+	return jsonrpc.Encode(jsonrpc.NewErrorResponse(id, jsonrpc.NewError(jsonrpc.CodeInternalError, "Internal error")))
+}
