@@ -102,12 +102,22 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	if serverVersion == "" {
 		serverVersion = opts.Version
 	}
+	timeouts := map[string]*metrics.Counter{} // read-only once built
+	for _, u := range cfg.Enabled() {
+		timeouts[u.Name] = g.metrics.Counter("mcpgate_upstream_timeouts_total",
+			"Forwarded calls that timed out, by upstream.", "upstream", u.Name)
+	}
 	g.relay = relay.New(relay.Options{
 		Separator:     cfg.Namespace.Separator,
 		PrefixSingle:  cfg.Namespace.PrefixSingle,
 		ServerName:    cfg.Info.Name,
 		ServerVersion: serverVersion,
 		Logger:        g.log.With("component", "relay"),
+		OnCallTimeout: func(name string) {
+			if c := timeouts[name]; c != nil {
+				c.Inc()
+			}
+		},
 	})
 	clientInfo, _ := json.Marshal(map[string]string{"name": "mcpgate", "version": opts.Version})
 	var conns []upstream.Conn

@@ -35,6 +35,7 @@ type catalog struct {
 	toolsResult, promptsResult, resourcesResult, templatesResult json.RawMessage
 
 	tools     map[string]route
+	readOnly  map[string]bool // exposed tool name → annotations.readOnlyHint
 	prompts   map[string]route
 	resources map[string]string // uri → upstream
 	templates []templateRoute
@@ -47,6 +48,7 @@ func emptyCatalog() *catalog {
 		resourcesResult: json.RawMessage(`{"resources":[]}`),
 		templatesResult: json.RawMessage(`{"resourceTemplates":[]}`),
 		tools:           map[string]route{},
+		readOnly:        map[string]bool{},
 		prompts:         map[string]route{},
 		resources:       map[string]string{},
 	}
@@ -190,6 +192,7 @@ func (r *Relay) buildCatalogLocked() *catalog {
 					continue
 				}
 				c.tools[exposed] = route{upstream: name, name: orig}
+				c.readOnly[exposed] = readOnlyHint(item)
 				tools = append(tools, out)
 			}
 		}
@@ -334,4 +337,26 @@ func (r *Relay) resourceOwner(uri string) (string, bool) {
 		return r.upstreams[0].Conn.Name(), true
 	}
 	return "", false
+}
+
+// readOnlyHint reads a tool's annotations.readOnlyHint; absent means false
+// ([server/tools §Tool annotations]: hints default to the cautious value).
+func readOnlyHint(tool json.RawMessage) bool {
+	var t struct {
+		Annotations struct {
+			ReadOnlyHint bool `json:"readOnlyHint"`
+		} `json:"annotations"`
+	}
+	return json.Unmarshal(tool, &t) == nil && t.Annotations.ReadOnlyHint
+}
+
+// ToolReadOnly reports whether the tool exposed as name is annotated
+// readOnlyHint; found is false for a tool the gateway does not list. Role
+// checks (package access) use it.
+func (r *Relay) ToolReadOnly(name string) (readOnly, found bool) {
+	c := r.catalog.Load()
+	if _, ok := c.tools[name]; !ok {
+		return false, false
+	}
+	return c.readOnly[name], true
 }

@@ -312,6 +312,9 @@ func (r *Relay) forward(ctx context.Context, c *Client, msg *jsonrpc.Message, ou
 		return nil, errNoResponse
 	case errors.Is(err, context.DeadlineExceeded):
 		r.log.Warn("upstream call timed out", "upstream", name, "method", msg.Method, "timeout", u.CallTimeout)
+		if r.opts.OnCallTimeout != nil {
+			r.opts.OnCallTimeout(name)
+		}
 		return nil, jsonrpc.NewError(jsonrpc.CodeUpstreamUnavailable, fmt.Sprintf("Upstream %q did not answer in time", name))
 	case errors.Is(err, upstream.ErrUnavailable):
 		return nil, jsonrpc.NewError(jsonrpc.CodeUpstreamUnavailable, fmt.Sprintf("Upstream %q is unavailable", name))

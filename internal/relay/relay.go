@@ -33,6 +33,9 @@ type Options struct {
 	ServerRequestTimeout time.Duration
 	// Logger receives the relay's logs. Nil means slog.Default().
 	Logger *slog.Logger
+	// OnCallTimeout, if set, is called with the upstream's name each time a
+	// forwarded call times out (for metrics). Nil means nothing is called.
+	OnCallTimeout func(upstream string)
 }
 
 // Upstream is one upstream as the relay routes to it.

@@ -86,3 +86,52 @@ func BenchmarkHandleRequest(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRoute is the un-namespacing of one tools/call: read the name
+// and progress token from the params, find the route, and splice the
+// upstream's own name and a gateway token into the params.
+func BenchmarkRoute(b *testing.B) {
+	routes := map[string]route{"b__echo": {upstream: "b", name: "echo"}}
+	params := json.RawMessage(`{"name":"b__echo","arguments":{"message":"hello, gateway","n":[1,2,3]},"_meta":{"progressToken":"p-1"}}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		rtg, ok := readRouting(params, "name")
+		if !ok {
+			b.Fatal("slow path")
+		}
+		rt := routes[rtg.key]
+		up := upstreamParams{routing: rtg, fast: true, newName: rt.name}
+		if _, err := up.apply(params, "mcpgate-1"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCatalog is namespacing: rebuilding the aggregated lists of
+// three upstreams with 50 tools each, as after a list_changed.
+func BenchmarkCatalog(b *testing.B) {
+	var tools []byte
+	tools = append(tools, `{"tools":[`...)
+	for i := range 50 {
+		if i > 0 {
+			tools = append(tools, ',')
+		}
+		tools = append(tools, `{"name":"tool_`+strconv.Itoa(i)+`","description":"Does thing number `+strconv.Itoa(i)+`.","inputSchema":{"type":"object","properties":{"x":{"type":"string"}}}}`...)
+	}
+	tools = append(tools, "]}"...)
+	r := New(Options{})
+	for _, name := range []string{"a", "b", "c"} {
+		r.Register(Upstream{Conn: &benchConn{name: name, tools: tools}, CallTimeout: time.Minute})
+	}
+	r.Refresh(context.Background())
+	b.Cleanup(r.Close)
+	b.ReportAllocs()
+	for b.Loop() {
+		r.refreshMu.Lock()
+		cat := r.buildCatalogLocked()
+		r.refreshMu.Unlock()
+		if len(cat.tools) != 150 {
+			b.Fatalf("%d tools", len(cat.tools))
+		}
+	}
+}

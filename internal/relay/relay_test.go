@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -539,5 +540,49 @@ func TestAmbiguousServerRequestIsNeverMisdelivered(t *testing.T) {
 			t.Errorf("session %d received %d messages; want none", i+1, len(s.msgs))
 		}
 		s.mu.Unlock()
+	}
+}
+
+func TestToolReadOnly(t *testing.T) {
+	a := &fakeConn{name: "a", info: toolsInfo(), serve: listServer(`[{"name":"look","annotations":{"readOnlyHint":true}},{"name":"touch"}]`, `[]`, `[]`)}
+	r := newTestRelay(t, Options{PrefixSingle: true}, a)
+	tests := []struct {
+		name            string
+		readOnly, found bool
+	}{
+		{"a__look", true, true},
+		{"a__touch", false, true},
+		{"look", false, false},
+	}
+	for _, tc := range tests {
+		ro, found := r.ToolReadOnly(tc.name)
+		if ro != tc.readOnly || found != tc.found {
+			t.Errorf("ToolReadOnly(%q) = %v, %v; want %v, %v", tc.name, ro, found, tc.readOnly, tc.found)
+		}
+	}
+}
+
+func TestOnCallTimeout(t *testing.T) {
+	a := &fakeConn{name: "a", info: toolsInfo()}
+	a.serve = func(ctx context.Context, method string, params json.RawMessage) (json.RawMessage, *jsonrpc.Error) {
+		if method == "tools/list" {
+			return json.RawMessage(`{"tools":[{"name":"hang"}]}`), nil
+		}
+		if strings.HasSuffix(method, "/list") {
+			return json.RawMessage(`{}`), nil
+		}
+		return nil, nil // block until the deadline
+	}
+	var timedOut atomic.Value
+	r := New(Options{OnCallTimeout: func(name string) { timedOut.Store(name) }})
+	r.Register(Upstream{Conn: a, CallTimeout: 20 * time.Millisecond})
+	r.Refresh(context.Background())
+	defer r.Close()
+	resp := r.HandleRequest(context.Background(), &Client{SessionID: "s"}, request(1, "tools/call", `{"name":"hang"}`), newRecStream())
+	if resp.Error == nil || resp.Error.Code != jsonrpc.CodeUpstreamUnavailable {
+		t.Errorf("got %+v, want a -32001 error", resp.Error)
+	}
+	if got, _ := timedOut.Load().(string); got != "a" {
+		t.Errorf("OnCallTimeout got %q, want \"a\"", got)
 	}
 }
