@@ -187,10 +187,10 @@ func settledRSS(ctx context.Context, pid int, max time.Duration) (int64, error) 
 
 // idleResult is what holding idle streams cost the server.
 type idleResult struct {
-	Streams      int
-	Before       int64 // server RSS before, bytes
-	After        int64 // server RSS with the streams open
-	Open         time.Duration
+	Streams     int
+	Before      int64 // server RSS before, bytes
+	After       int64 // server RSS with the streams open
+	Open        time.Duration
 	PerStreamKB float64
 }
 

@@ -40,13 +40,15 @@ func (s *sseReader) next() (name, data []byte, err error) {
 			return nil, nil, err
 		}
 		if len(line) == 0 { // end of event
-			if s.has {
+			// An event whose data is empty is not dispatched (the
+			// standard's "if the data buffer is an empty string").
+			if s.has && len(s.data) > 0 {
 				s.has = false
 				name, data = s.name, s.data
 				s.name, s.data = s.name[:0], s.data[:0]
 				return name, data, nil
 			}
-			s.name = s.name[:0]
+			s.name, s.data, s.has = s.name[:0], s.data[:0], false
 			continue
 		}
 		if line[0] == ':' {

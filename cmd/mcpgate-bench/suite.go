@@ -229,8 +229,13 @@ func suiteRows(o suiteOptions, httpFloor, gwFloor, gwDemo, gwEverything *child, 
 // its row: a 404 or 405 means the endpoint or feature is not served.
 func naReason(err error) string {
 	var se *statusError
-	if errors.As(err, &se) && (se.Status == http.StatusNotFound || se.Status == http.StatusMethodNotAllowed) {
-		return fmt.Sprintf("n/a (not served yet: HTTP %d)", se.Status)
+	if errors.As(err, &se) {
+		switch {
+		case se.Status == http.StatusNotFound || se.Status == http.StatusMethodNotAllowed:
+			return fmt.Sprintf("n/a (not served yet: HTTP %d)", se.Status)
+		case se.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(se.Body), "protocol"):
+			return "n/a (not served yet: HTTP 400, protocol version refused)"
+		}
 	}
 	msg := err.Error()
 	if len(msg) > 120 {

@@ -301,7 +301,7 @@ func (g *Gateway) routes() (http.Handler, error) {
 	}
 	// The 2024-11-05 HTTP+SSE transport gets the same protection; its
 	// refusals are plain JSON errors.
-	legacy, err := g.mcpChain(httpkit.WriteJSON)
+	legacy, err := g.mcpChain(ssetransport.WriteError)
 	if err != nil {
 		return nil, err
 	}

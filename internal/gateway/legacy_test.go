@@ -471,3 +471,117 @@ func TestInspectorCLI(t *testing.T) {
 		}
 	}
 }
+
+// legacyStream is a raw GET /sse for the auth test.
+type legacyStream struct {
+	r        *ssetest.Reader
+	endpoint string
+}
+
+func (s *legacyStream) message(t *testing.T) map[string]any {
+	t.Helper()
+	for {
+		f, err := s.r.Next()
+		if err != nil {
+			t.Fatalf("reading /sse: %v", err)
+		}
+		if f.Event == "message" {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(f.Data), &m); err != nil {
+				t.Fatalf("message %q: %v", f.Data, err)
+			}
+			return m
+		}
+	}
+}
+
+// TestLegacyAuth: the legacy endpoints sit behind the same authentication,
+// session binding and role rules as /mcp: 401 without a token, 403 for
+// another user's session, the same user's rotated token accepted, and a
+// readonly user refused a tool that is not read-only.
+func TestLegacyAuth(t *testing.T) {
+	gw := startWith(t, staticConfig(t, ""), nil)
+	get := func(token string) (*http.Response, *legacyStream) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", gw.base+"/sse", nil)
+		req.Header.Set("Accept", "text/event-stream")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		if resp.StatusCode != 200 {
+			return resp, nil
+		}
+		s := &legacyStream{r: ssetest.NewReader(resp.Body)}
+		f, err := s.r.Next()
+		if err != nil || f.Event != "endpoint" {
+			t.Fatalf("endpoint event: %+v %v", f, err)
+		}
+		s.endpoint = gw.base + f.Data
+		return resp, s
+	}
+	post := func(s *legacyStream, token, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(t.Context(), "POST", s.endpoint, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var e struct{ Error string }
+		_ = json.Unmarshal(b, &e)
+		return resp.StatusCode, e.Error
+	}
+	const init = `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2024-11-05","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
+
+	if resp, _ := get(""); resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") != `Bearer realm="test-realm"` ||
+		!strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		t.Fatalf("GET /sse without a token: %d, challenge %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+	_, alice := get(aliceToken)
+	steps := []struct {
+		name, token, body string
+		wantStatus        int
+		wantErr           string
+	}{
+		{"bob initializes alice's session", bobToken, init, 403, "forbidden"},
+		{"no token", "", init, 401, "unauthorized"},
+		{"alice initializes", aliceToken, init, 202, ""},
+		{"bob calls in alice's session", bobToken, callTool(1, "echo", `{"message":"x"}`), 403, "forbidden"},
+		{"alice's rotated token", aliceRotated, callTool(2, "echo", `{"message":"rotated"}`), 202, ""},
+	}
+	for _, st := range steps {
+		if status, code := post(alice, st.token, st.body); status != st.wantStatus || code != st.wantErr {
+			t.Fatalf("%s: %d %q, want %d %q", st.name, status, code, st.wantStatus, st.wantErr)
+		}
+	}
+	if m := alice.message(t); m["id"] != float64(0) || m["result"] == nil {
+		t.Errorf("initialize response: %v", m)
+	}
+	if m := alice.message(t); m["id"] != float64(2) || !strings.Contains(fmt.Sprint(m["result"]), "rotated") {
+		t.Errorf("echo response: %v", m)
+	}
+
+	// The readonly role holds on /sse too: one core, so one set of rules.
+	_, reader := get(readerToken)
+	if status, _ := post(reader, readerToken, init); status != 202 {
+		t.Fatalf("reader initialize: %d", status)
+	}
+	reader.message(t)
+	if status, _ := post(reader, readerToken, callTool(3, "crash", `{}`)); status != 202 {
+		t.Fatalf("reader call: %d", status)
+	}
+	m := reader.message(t)
+	if e, _ := m["error"].(map[string]any); e == nil || e["code"] != float64(-32003) {
+		t.Errorf("readonly user calling a destructive tool over /sse: %v, want error -32003", m)
+	}
+}

@@ -154,7 +154,7 @@ func newLimiter(cfg *config.Config) (ratelimit.Limiter, error) {
 // mcpChain builds the protection in front of the MCP endpoints: /mcp, and
 // /sse and /messages of the legacy transport, which get the same checks.
 // Every refusal is written by writeError: streamable.WriteError (a
-// JSON-RPC error object) on /mcp, httpkit.WriteJSON on the legacy
+// JSON-RPC error object) on /mcp, ssetransport.WriteError on the legacy
 // endpoints.
 func (g *Gateway) mcpChain(writeError httpkit.ErrorWriter) (httpkit.Middleware, error) {
 	cfg := g.cfg

@@ -216,6 +216,10 @@ func appendRaw(b []byte, raw json.RawMessage) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// AppendString appends s as a JSON string, exactly as json.Marshal writes
+// it, without reflection for plain ASCII.
+func AppendString(b []byte, s string) []byte { return appendString(b, s) }
+
 // appendString appends s as a JSON string, exactly as json.Marshal writes
 // it: plain ASCII is copied, anything else goes through json.Marshal.
 func appendString(b []byte, s string) []byte {

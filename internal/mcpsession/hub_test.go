@@ -80,8 +80,9 @@ func (b *both) do(method, path string, hdr map[string]string, body string) *http
 
 // client is an SSE stream of either transport.
 type client struct {
-	t *testing.T
-	r *ssetest.Reader
+	t        *testing.T
+	r        *ssetest.Reader
+	endpoint string // a legacy stream's endpoint event
 }
 
 func (c *client) message() string {
@@ -114,6 +115,7 @@ func (b *both) legacy(user, role string, open bool) *client {
 	if err != nil || f.Event != "endpoint" {
 		b.t.Fatalf("endpoint event: %+v %v", f, err)
 	}
+	c.endpoint = f.Data
 	if open {
 		return c
 	}
@@ -253,5 +255,25 @@ func TestAccepts(t *testing.T) {
 		if j, s := mcpsession.Accepts(tt.values); j != tt.json || s != tt.sse {
 			t.Errorf("Accepts(%q) = %v, %v; want %v, %v", tt.values, j, s, tt.json, tt.sse)
 		}
+	}
+}
+
+// TestTransportsKeepTheirSessions: a session belongs to the transport that
+// created it; its ID names no session on the other one (404).
+func TestTransportsKeepTheirSessions(t *testing.T) {
+	b := newBoth(t)
+	legacyID := strings.TrimPrefix(b.legacy("alice", "", false).endpoint, "/messages?sessionId=")
+	hdr := map[string]string{"Accept": "application/json, text/event-stream", "Content-Type": "application/json", "X-Test-User": "alice"}
+	modernID := b.do("POST", "/mcp", hdr, initBody(mcp.Version20250618)).Header.Get("Mcp-Session-Id")
+	if legacyID == "" || modernID == "" {
+		t.Fatalf("session IDs %q, %q", legacyID, modernID)
+	}
+	hdr["Mcp-Session-Id"] = legacyID
+	if r := b.do("POST", "/mcp", hdr, `{"jsonrpc":"2.0","id":1,"method":"ping"}`); r.StatusCode != http.StatusNotFound {
+		t.Errorf("legacy session on /mcp: %d, want 404", r.StatusCode)
+	}
+	delete(hdr, "Mcp-Session-Id")
+	if r := b.do("POST", "/messages?sessionId="+modernID, hdr, `{"jsonrpc":"2.0","id":1,"method":"ping"}`); r.StatusCode != http.StatusNotFound {
+		t.Errorf("streamable session on /messages: %d, want 404", r.StatusCode)
 	}
 }

@@ -243,10 +243,10 @@ func (up *upstreamParams) apply(params json.RawMessage, gatewayToken string) (js
 		var buf [2]splice
 		edits := buf[:0]
 		if gatewayToken != "" {
-			edits = append(edits, splice{up.routing.tokenAt, jsonrpc.MustRaw(gatewayToken)})
+			edits = append(edits, splice{up.routing.tokenAt, jsonrpc.AppendString(nil, gatewayToken)})
 		}
 		if up.newName != "" {
-			edits = append(edits, splice{up.routing.keyAt, jsonrpc.MustRaw(up.newName)})
+			edits = append(edits, splice{up.routing.keyAt, jsonrpc.AppendString(nil, up.newName)})
 		}
 		if len(edits) == 0 {
 			return params, nil

@@ -8,6 +8,7 @@ import (
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
 	"github.com/mcpgate/mcpgate/internal/mcp"
 	"github.com/mcpgate/mcpgate/internal/principal"
+	"github.com/mcpgate/mcpgate/internal/upstream"
 )
 
 type initializeParams struct {
@@ -54,10 +55,46 @@ func (r *Relay) Initialize(ctx context.Context, p principal.Principal, params js
 
 func present(raw json.RawMessage) bool { return len(raw) > 0 && string(raw) != "null" }
 
-// initializeResult builds the InitializeResult for version. Tools, prompts
-// and resources are always advertised with listChanged: an upstream that
-// starts later shows up through list_changed.
+// initCache holds the InitializeResults built for the upstreams' Info as it
+// was: every session that opens encodes the same bytes, so they are built
+// once per version and rebuilt when an upstream (re)initializes.
+type initCache struct {
+	infos   []*upstream.Info           // each upstream's Info, in Register order
+	results map[string]json.RawMessage // by negotiated version; never modified
+}
+
+// initializeResult returns the InitializeResult for version, from the cache
+// while no upstream's Info has changed.
 func (r *Relay) initializeResult(version string) json.RawMessage {
+	cur := r.initCache.Load()
+	fresh := cur != nil && len(cur.infos) == len(r.upstreams)
+	for i := 0; fresh && i < len(r.upstreams); i++ {
+		fresh = cur.infos[i] == r.upstreams[i].Conn.Info()
+	}
+	if fresh {
+		if res, ok := cur.results[version]; ok {
+			return res
+		}
+	}
+	next := &initCache{infos: make([]*upstream.Info, len(r.upstreams)), results: map[string]json.RawMessage{}}
+	for i, u := range r.upstreams {
+		next.infos[i] = u.Conn.Info()
+	}
+	if fresh {
+		for v, res := range cur.results {
+			next.results[v] = res
+		}
+	}
+	res := r.buildInitializeResult(version, next.infos)
+	next.results[version] = res
+	r.initCache.Store(next) // racing builders store equal results
+	return res
+}
+
+// buildInitializeResult builds the InitializeResult for version from the
+// upstreams' infos. Tools, prompts and resources are always advertised with
+// listChanged: an upstream that starts later shows up through list_changed.
+func (r *Relay) buildInitializeResult(version string, infos []*upstream.Info) json.RawMessage {
 	caps := map[string]any{
 		"tools":     map[string]bool{"listChanged": true},
 		"prompts":   map[string]bool{"listChanged": true},
@@ -65,8 +102,7 @@ func (r *Relay) initializeResult(version string) json.RawMessage {
 	}
 	var instructions []string
 	subscribe := false
-	for _, u := range r.upstreams {
-		info := u.Conn.Info()
+	for _, info := range infos {
 		if info == nil {
 			continue
 		}

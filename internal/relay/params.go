@@ -122,7 +122,12 @@ type splice struct {
 
 // applySplices returns params with each span replaced, in a new buffer.
 func applySplices(params json.RawMessage, edits []splice) json.RawMessage {
-	slices.SortFunc(edits, func(a, b splice) int { return a.at.start - b.at.start })
+	if len(edits) == 2 && edits[1].at.start < edits[0].at.start {
+		edits[0], edits[1] = edits[1], edits[0]
+	}
+	if len(edits) > 2 {
+		slices.SortFunc(edits, func(a, b splice) int { return a.at.start - b.at.start })
+	}
 	n := len(params)
 	for _, e := range edits {
 		n += len(e.raw) - (e.at.end - e.at.start)

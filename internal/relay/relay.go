@@ -62,6 +62,8 @@ type Relay struct {
 
 	nextID atomic.Int64 // ids of gateway-made requests and progress tokens
 
+	initCache atomic.Pointer[initCache] // encoded InitializeResults
+
 	mu sync.Mutex // guards the fields below
 	// clients are the attached client sessions by session ID.
 	clients map[string]*Client

@@ -17,13 +17,14 @@ import (
 type benchConn struct {
 	name  string
 	tools json.RawMessage
+	info  *upstream.Info
 }
 
 var benchResult = json.RawMessage(`{"content":[{"type":"text","text":"Echo: hello, gateway"}]}`)
 
 func (c *benchConn) Name() string          { return c.name }
 func (c *benchConn) State() upstream.State { return upstream.StateReady }
-func (c *benchConn) Info() *upstream.Info  { return toolsInfo() }
+func (c *benchConn) Info() *upstream.Info  { return c.info }
 func (c *benchConn) Call(ctx context.Context, method string, params json.RawMessage) (*jsonrpc.Message, error) {
 	switch method {
 	case "tools/list":
@@ -43,7 +44,7 @@ func (nopStream) Send(*jsonrpc.Message) error { return nil }
 func benchRelay(b *testing.B, upstreams ...string) *Relay {
 	r := New(Options{})
 	for _, name := range upstreams {
-		c := &benchConn{name: name, tools: json.RawMessage(`{"tools":[{"name":"echo","inputSchema":{"type":"object"}},{"name":"search","inputSchema":{"type":"object"}}]}`)}
+		c := &benchConn{name: name, info: toolsInfo(), tools: json.RawMessage(`{"tools":[{"name":"echo","inputSchema":{"type":"object"}},{"name":"search","inputSchema":{"type":"object"}}]}`)}
 		r.Register(Upstream{Conn: c, CallTimeout: time.Minute})
 	}
 	r.Refresh(context.Background())
@@ -121,7 +122,7 @@ func BenchmarkCatalog(b *testing.B) {
 	tools = append(tools, "]}"...)
 	r := New(Options{})
 	for _, name := range []string{"a", "b", "c"} {
-		r.Register(Upstream{Conn: &benchConn{name: name, tools: tools}, CallTimeout: time.Minute})
+		r.Register(Upstream{Conn: &benchConn{name: name, info: toolsInfo(), tools: tools}, CallTimeout: time.Minute})
 	}
 	r.Refresh(context.Background())
 	b.Cleanup(r.Close)

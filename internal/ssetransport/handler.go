@@ -103,7 +103,18 @@ var (
 	errMethodPOST = httpkit.NewError(http.StatusMethodNotAllowed, "method_not_allowed", "Method Not Allowed: use POST")
 )
 
-// fail logs e (with its internal cause, if any) and writes it as JSON.
+// WriteError writes e as the transport's JSON error body
+// ({"error", "message", "request_id"}) with e's status, and Retry-After on
+// 503. It is an httpkit.ErrorWriter, for the middleware in front of the
+// endpoints (Host/Origin guard, authentication, limits).
+func WriteError(w http.ResponseWriter, r *http.Request, e *httpkit.Error) {
+	if e.Status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "5")
+	}
+	httpkit.WriteJSON(w, r, e)
+}
+
+// fail logs e (with its internal cause, if any) and writes it.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	httpkit.WriteError(w, r, h.log, httpkit.WriteJSON, err)
+	httpkit.WriteError(w, r, h.log, WriteError, err)
 }

@@ -102,8 +102,8 @@ func TestShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable {
-		t.Errorf("GET /sse while shutting down: %d, want 503", resp.StatusCode)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("GET /sse while shutting down: %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 	e.run(s, []step{{name: "new call", post: post{session: "$", body: `{"jsonrpc":"2.0","id":2,"method":"ping"}`}, wantStatus: 503, wantErr: "shutting_down"}})
 	e.core.Release("A")

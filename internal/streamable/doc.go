@@ -3,8 +3,11 @@
 // POST, GET and DELETE on one MCP endpoint ([T §Streamable HTTP]).
 //
 // It owns the wire format only: headers, status codes, JSON versus SSE,
-// event IDs and resumption. Sessions live in package session, the messages
-// of every SSE stream in package eventlog, and MCP itself in the Core
+// event IDs and resumption. Sessions — their creation, principal binding,
+// live state, heartbeats, expiry and shutdown — are the session core's
+// (package mcpsession), shared with the 2024-11-05 transport (package
+// ssetransport); their records live in package session, the messages of
+// every SSE stream in package eventlog, and MCP itself in the Core
 // (package relay implements it).
 //
 // # Design
@@ -64,8 +67,8 @@
 //   - Unknown, malformed, foreign or no longer retained Last-Event-ID: 400,
 //     never 404, because 404 tells the client its session is gone
 //     ([T §Session Management] 4).
-//   - More than Options.MaxConcurrentCalls POSTs with requests in flight in
-//     one session: 429. If the event log refuses a call's stream
+//   - More than mcpsession.Options.MaxConcurrentCalls POSTs with requests
+//     in flight in one session: 429. If the event log refuses a call's stream
 //     (eventlog.ErrLimit), its related messages are refused (Send fails)
 //     and its response still goes out as JSON. Gateway session limit
 //     reached, or shutting down: 503 with Retry-After.

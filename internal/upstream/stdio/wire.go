@@ -46,9 +46,9 @@ func appendTail(b []byte, method string, params json.RawMessage) ([]byte, error)
 
 // appendResponse appends a response line for msg to b.
 func appendResponse(b []byte, msg *jsonrpc.Message) []byte {
-	// jsonrpc.Encode goes through json.Marshal, which compacts raw fields,
-	// so the line holds no newline.
-	b = append(b, jsonrpc.Encode(msg)...)
+	// jsonrpc encodes a message as one line: raw fields that span lines
+	// are compacted.
+	b = jsonrpc.AppendEncode(b, msg)
 	return append(b, '\n')
 }
 
