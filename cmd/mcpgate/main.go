@@ -149,9 +149,10 @@ Connect a client:
   MCP Inspector:   npx @modelcontextprotocol/inspector --transport http --server-url %s/mcp
   Claude Code:     claude mcp add --transport http mcpgate %s/mcp
   any MCP client:  Streamable HTTP, URL %s/mcp
+  older clients:   HTTP+SSE (2024-11-05), URL %s/sse
 
 Press Ctrl-C to stop.
-`, version, url, strings.Join(names, ", "), url, url, url, url)
+`, version, url, strings.Join(names, ", "), url, url, url, url, url)
 }
 
 func demoServer(args []string, stdin io.Reader, stdout, stderr io.Writer) int {

@@ -194,7 +194,7 @@ func newUpstream(u config.Upstream, clientInfo json.RawMessage, h upstream.Handl
 			InitTimeout:       u.InitTimeout,
 			RestartBackoffMin: u.RestartBackoff.Min,
 			RestartBackoffMax: u.RestartBackoff.Max,
-		}, h, log.With("upstream", u.Name))
+		}, h, log)
 	}
 	return nil, fmt.Errorf("upstream type %q is not supported", u.Type)
 }
