@@ -131,14 +131,27 @@ func (k listKind) offered(info *upstream.Info) bool {
 	return info.Capabilities.Resources != nil
 }
 
-// refresh re-reads the given lists of one upstream and rebuilds the catalog.
-// It reports whether the aggregated lists changed, per kind.
+// refresh re-reads the given lists of one shared upstream and rebuilds the
+// catalog. It reports whether the aggregated lists changed, per kind.
 func (r *Relay) refresh(ctx context.Context, name string, kinds ...listKind) (changed [4]bool) {
 	u, ok := r.conn(name)
-	if !ok {
+	if !ok || u.Conn == nil {
 		return changed
 	}
-	info := u.Conn.Info()
+	fetched := r.fetchLists(ctx, name, u.Conn, u.Conn.Info(), kinds)
+	r.refreshMu.Lock()
+	defer r.refreshMu.Unlock()
+	r.lists[name].set(fetched)
+	old := r.catalog.Load()
+	next := r.buildCatalogLocked("")
+	r.catalog.Store(next)
+	clear(r.userCats) // rebuilt on demand with the new shared lists
+	return catalogChanges(old, next)
+}
+
+// fetchLists reads the given lists from conn; a list the upstream does not
+// offer is empty, one that fails to read is left out (the old one is kept).
+func (r *Relay) fetchLists(ctx context.Context, name string, conn upstream.Conn, info *upstream.Info, kinds []listKind) map[listKind][]json.RawMessage {
 	fetched := map[listKind][]json.RawMessage{}
 	for _, k := range kinds {
 		if !k.offered(info) {
@@ -146,16 +159,18 @@ func (r *Relay) refresh(ctx context.Context, name string, kinds ...listKind) (ch
 			continue
 		}
 		method, field := k.method()
-		items, err := fetchList(ctx, u.Conn, method, field)
+		items, err := fetchList(ctx, conn, method, field)
 		if err != nil {
 			r.log.Warn("upstream list refresh", "upstream", name, "method", method, "err", err)
 			continue // keep what we had
 		}
 		fetched[k] = items
 	}
-	r.refreshMu.Lock()
-	defer r.refreshMu.Unlock()
-	l := r.lists[name]
+	return fetched
+}
+
+// set stores freshly fetched lists.
+func (l *upstreamLists) set(fetched map[listKind][]json.RawMessage) {
 	for k, items := range fetched {
 		switch k {
 		case listTools:
@@ -168,9 +183,10 @@ func (r *Relay) refresh(ctx context.Context, name string, kinds ...listKind) (ch
 			l.templates = items
 		}
 	}
-	old := r.catalog.Load()
-	next := r.buildCatalogLocked()
-	r.catalog.Store(next)
+}
+
+// catalogChanges reports which aggregated lists differ between two catalogs.
+func catalogChanges(old, next *catalog) (changed [4]bool) {
 	changed[listTools] = !bytes.Equal(old.toolsResult, next.toolsResult)
 	changed[listPrompts] = !bytes.Equal(old.promptsResult, next.promptsResult)
 	changed[listResources] = !bytes.Equal(old.resourcesResult, next.resourcesResult) ||
@@ -178,13 +194,20 @@ func (r *Relay) refresh(ctx context.Context, name string, kinds ...listKind) (ch
 	return changed
 }
 
-// buildCatalogLocked aggregates r.lists in upstream order. r.refreshMu is held.
-func (r *Relay) buildCatalogLocked() *catalog {
+// buildCatalogLocked aggregates r.lists in upstream order, with the lists of
+// per-user upstreams taken from user userKey ("" for none). r.refreshMu is
+// held.
+func (r *Relay) buildCatalogLocked(userKey string) *catalog {
 	c := emptyCatalog()
 	var tools, prompts, resources, templates []json.RawMessage
 	for _, u := range r.upstreams {
-		name := u.Conn.Name()
+		name := u.Name
 		l := r.lists[name]
+		if u.PerUser != nil {
+			if l = r.userLists[userKey][name]; l == nil {
+				continue
+			}
+		}
 		for _, item := range l.tools {
 			if out, exposed, orig, ok := r.renameItem(name, item, "name"); ok {
 				if _, dup := c.tools[exposed]; dup {
@@ -323,8 +346,7 @@ func templateRegexp(tmpl string) (*regexp.Regexp, error) {
 
 // resourceOwner finds the upstream serving uri: a listed resource first,
 // then the first matching template, then a lone upstream.
-func (r *Relay) resourceOwner(uri string) (string, bool) {
-	c := r.catalog.Load()
+func (r *Relay) resourceOwner(c *catalog, uri string) (string, bool) {
 	if name, ok := c.resources[uri]; ok {
 		return name, true
 	}
@@ -334,7 +356,7 @@ func (r *Relay) resourceOwner(uri string) (string, bool) {
 		}
 	}
 	if len(r.upstreams) == 1 {
-		return r.upstreams[0].Conn.Name(), true
+		return r.upstreams[0].Name, true
 	}
 	return "", false
 }

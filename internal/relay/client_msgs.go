@@ -17,8 +17,11 @@ func (r *Relay) HandleNotification(ctx context.Context, c *Client, msg *jsonrpc.
 		// Roots are the client's; every upstream that may ask for them
 		// hears that they changed.
 		for _, u := range r.upstreams {
+			if u.Conn == nil {
+				continue // a per-user connection asks again when it needs roots
+			}
 			if err := u.Conn.Notify(ctx, msg.Method, msg.Params); err != nil {
-				r.log.Debug("forwarding roots list_changed", "upstream", u.Conn.Name(), "err", err)
+				r.log.Debug("forwarding roots list_changed", "upstream", u.Name, "err", err)
 			}
 		}
 	case mcp.NotificationProgress:
@@ -66,9 +69,7 @@ func (r *Relay) clientProgress(ctx context.Context, c *Client, msg *jsonrpc.Mess
 	if target == nil {
 		return
 	}
-	if u, ok := r.conn(target.upstream); ok {
-		_ = u.Conn.Notify(ctx, msg.Method, msg.Params)
-	}
+	_ = target.conn.Notify(ctx, msg.Method, msg.Params)
 }
 
 // HandleResponse takes a client's answer to a server→client request and
@@ -112,6 +113,9 @@ func (r *Relay) setLevel(ctx context.Context, c *Client, msg *jsonrpc.Message) (
 	r.logLevels[c.SessionID] = lvl
 	r.mu.Unlock()
 	for _, u := range r.upstreams {
+		if u.Conn == nil {
+			continue // per-user upstreams: the gateway filters by the session's level
+		}
 		if info := u.Conn.Info(); info == nil || info.Capabilities.Logging == nil {
 			continue
 		}
@@ -119,7 +123,7 @@ func (r *Relay) setLevel(ctx context.Context, c *Client, msg *jsonrpc.Message) (
 		resp, err := u.Conn.Call(cctx, msg.Method, msg.Params)
 		cancel()
 		if err != nil || resp.Error != nil {
-			r.log.Debug("forwarding logging/setLevel", "upstream", u.Conn.Name(), "err", err)
+			r.log.Debug("forwarding logging/setLevel", "upstream", u.Name, "err", err)
 		}
 	}
 	return emptyResult, nil

@@ -59,7 +59,7 @@ var errNoResponse = &jsonrpc.Error{Code: jsonrpc.CodeRequestCancelled, Message: 
 var emptyResult = json.RawMessage(`{}`)
 
 func (r *Relay) dispatch(ctx context.Context, c *Client, msg *jsonrpc.Message, out Stream) (json.RawMessage, *jsonrpc.Error) {
-	cat := r.catalog.Load()
+	cat := r.catalogFor(ctx, c)
 	switch msg.Method {
 	case mcp.MethodPing:
 		return emptyResult, nil // [P]
@@ -78,7 +78,7 @@ func (r *Relay) dispatch(ctx context.Context, c *Client, msg *jsonrpc.Message, o
 	case mcp.MethodPromptsGet:
 		return r.forwardNamed(ctx, c, msg, out, cat.prompts, "prompt")
 	case mcp.MethodResourcesRead, mcp.MethodResourcesSubscribe, mcp.MethodResourcesUnsubscribe:
-		return r.forwardResource(ctx, c, msg, out)
+		return r.forwardResource(ctx, c, msg, out, cat)
 	case mcp.MethodCompletionComplete:
 		return r.forwardCompletion(ctx, c, msg, out, cat)
 	case mcp.MethodLoggingSetLevel:
@@ -142,7 +142,7 @@ type resourceParams struct {
 	Meta metaPart `json:"_meta"`
 }
 
-func (r *Relay) forwardResource(ctx context.Context, c *Client, msg *jsonrpc.Message, out Stream) (json.RawMessage, *jsonrpc.Error) {
+func (r *Relay) forwardResource(ctx context.Context, c *Client, msg *jsonrpc.Message, out Stream, cat *catalog) (json.RawMessage, *jsonrpc.Error) {
 	rtg, fast := readRouting(msg.Params, "uri")
 	if !fast {
 		var p resourceParams
@@ -155,7 +155,7 @@ func (r *Relay) forwardResource(ctx context.Context, c *Client, msg *jsonrpc.Mes
 		return nil, jsonrpc.NewError(jsonrpc.CodeInvalidParams, "Invalid params: uri required")
 	}
 	uri := rtg.key
-	name, ok := r.resourceOwner(uri)
+	name, ok := r.resourceOwner(cat, uri)
 	if !ok {
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeResourceNotFound, Message: "Resource not found",
 			Data: jsonrpc.MustRaw(map[string]string{"uri": truncate(uri, 512)})}
@@ -164,18 +164,19 @@ func (r *Relay) forwardResource(ctx context.Context, c *Client, msg *jsonrpc.Mes
 	// An upstream is shared by sessions: it is subscribed on the first
 	// subscriber and unsubscribed after the last, and the gateway fans
 	// notifications/resources/updated out to the subscribed sessions.
+	key := r.subKey(name, c, uri)
 	switch msg.Method {
 	case mcp.MethodResourcesSubscribe:
-		if r.subscribe(c.SessionID, uri) > 1 {
+		if r.subscribe(c.SessionID, key) > 1 {
 			return emptyResult, nil
 		}
 		res, rpcErr := r.forward(ctx, c, msg, out, name, up)
 		if rpcErr != nil {
-			r.unsubscribe(c.SessionID, uri)
+			r.unsubscribe(c.SessionID, key)
 		}
 		return res, rpcErr
 	case mcp.MethodResourcesUnsubscribe:
-		if r.unsubscribe(c.SessionID, uri) > 0 {
+		if r.unsubscribe(c.SessionID, key) > 0 {
 			return emptyResult, nil
 		}
 	}
@@ -213,7 +214,7 @@ func (r *Relay) forwardCompletion(ctx context.Context, c *Client, msg *jsonrpc.M
 		}
 		return r.forward(ctx, c, msg, out, rt.upstream, upstreamParams{routing: routing{token: p.Meta.ProgressToken}, rename: rename})
 	case "ref/resource":
-		name, ok := r.resourceOwner(p.Ref.URI)
+		name, ok := r.resourceOwner(cat, p.Ref.URI)
 		if !ok {
 			return nil, jsonrpc.NewError(jsonrpc.CodeInvalidParams, "Unknown resource: "+truncate(p.Ref.URI, 512))
 		}
@@ -305,7 +306,16 @@ func (r *Relay) forward(ctx context.Context, c *Client, msg *jsonrpc.Message, ou
 	}
 	defer r.untrack(cl)
 
-	resp, err := u.Conn.Call(ctx, msg.Method, params)
+	conn := u.Conn
+	if u.PerUser != nil {
+		var release func()
+		var err error
+		if conn, release, err = u.PerUser.Acquire(ctx, c.Principal.Key()); err != nil {
+			return nil, r.acquireError(name, err)
+		}
+		defer release()
+	}
+	resp, err := conn.Call(ctx, msg.Method, params)
 	switch {
 	case err == nil:
 	case cl.clientCancelled.Load():

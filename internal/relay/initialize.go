@@ -69,7 +69,7 @@ func (r *Relay) initializeResult(version string) json.RawMessage {
 	cur := r.initCache.Load()
 	fresh := cur != nil && len(cur.infos) == len(r.upstreams)
 	for i := 0; fresh && i < len(r.upstreams); i++ {
-		fresh = cur.infos[i] == r.upstreams[i].Conn.Info()
+		fresh = cur.infos[i] == r.upstreams[i].info()
 	}
 	if fresh {
 		if res, ok := cur.results[version]; ok {
@@ -78,7 +78,7 @@ func (r *Relay) initializeResult(version string) json.RawMessage {
 	}
 	next := &initCache{infos: make([]*upstream.Info, len(r.upstreams)), results: map[string]json.RawMessage{}}
 	for i, u := range r.upstreams {
-		next.infos[i] = u.Conn.Info()
+		next.infos[i] = u.info()
 	}
 	if fresh {
 		for v, res := range cur.results {

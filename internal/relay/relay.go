@@ -38,9 +38,18 @@ type Options struct {
 	OnCallTimeout func(upstream string)
 }
 
-// Upstream is one upstream as the relay routes to it.
+// Upstream is one upstream as the relay routes to it: either one shared
+// connection (Conn) or one connection per user (PerUser).
 type Upstream struct {
+	// Conn is the connection every session shares. Nil when PerUser is set.
 	Conn upstream.Conn
+	// PerUser, when set, gives each user their own connection: calls go to
+	// the caller's, and the upstream's lists, notifications and requests
+	// are kept per user, so users never see each other's data.
+	PerUser UserConns
+	// Name is the upstream's name. Zero means Conn.Name(); required with
+	// PerUser.
+	Name string
 	// CallTimeout bounds each forwarded call. Zero means 60s.
 	CallTimeout time.Duration
 }
@@ -57,8 +66,13 @@ type Relay struct {
 
 	// catalog is the current aggregated view; replaced whole on refresh.
 	catalog   atomic.Pointer[catalog]
-	refreshMu sync.Mutex // serializes catalog rebuilds; guards lists
+	refreshMu sync.Mutex // serializes catalog rebuilds; guards lists, userLists and userCats
 	lists     map[string]*upstreamLists
+	// userLists are the lists of per-user upstreams, by user key, then
+	// upstream; userCats the catalogs built from them, by user key.
+	userLists  map[string]map[string]*upstreamLists
+	userCats   map[string]*catalog
+	hasPerUser bool // written only by Register
 
 	nextID atomic.Int64 // ids of gateway-made requests and progress tokens
 
@@ -108,6 +122,8 @@ func New(opts Options) *Relay {
 		log:        log,
 		byName:     map[string]int{},
 		lists:      map[string]*upstreamLists{},
+		userLists:  map[string]map[string]*upstreamLists{},
+		userCats:   map[string]*catalog{},
 		clients:    map[string]*Client{},
 		calls:      map[callKey]*call{},
 		progress:   map[string]*call{},
@@ -127,9 +143,15 @@ func (r *Relay) Register(u Upstream) {
 	if u.CallTimeout == 0 {
 		u.CallTimeout = 60 * time.Second
 	}
-	r.byName[u.Conn.Name()] = len(r.upstreams)
+	if u.Name == "" {
+		u.Name = u.Conn.Name()
+	}
+	r.byName[u.Name] = len(r.upstreams)
 	r.upstreams = append(r.upstreams, u)
-	r.lists[u.Conn.Name()] = &upstreamLists{}
+	r.lists[u.Name] = &upstreamLists{}
+	if u.PerUser != nil {
+		r.hasPerUser = true
+	}
 }
 
 // Close stops background work and fails pending server→client requests.
@@ -200,11 +222,14 @@ func (r *Relay) Detach(sessionID string) {
 // goUnsubscribe ends the upstream subscription to uri after its last
 // subscriber left, in the background.
 func (r *Relay) goUnsubscribe(uri string) {
-	name, ok := r.resourceOwner(uri)
+	name, ok := r.resourceOwner(r.catalog.Load(), uri)
 	if !ok {
 		return
 	}
 	u, _ := r.conn(name)
+	if u.Conn == nil {
+		return // per-user subscriptions end with the user's connection
+	}
 	r.wg.Go(func() {
 		ctx, cancel := context.WithTimeout(r.ctx, u.CallTimeout)
 		defer cancel()

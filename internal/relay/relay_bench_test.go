@@ -129,7 +129,7 @@ func BenchmarkCatalog(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		r.refreshMu.Lock()
-		cat := r.buildCatalogLocked()
+		cat := r.buildCatalogLocked("")
 		r.refreshMu.Unlock()
 		if len(cat.tools) != 150 {
 			b.Fatalf("%d tools", len(cat.tools))

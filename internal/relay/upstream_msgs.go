@@ -25,7 +25,10 @@ func (r *Relay) UpstreamReady(name string, _ *upstream.Info) {
 func (r *Relay) Refresh(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, u := range r.upstreams {
-		wg.Go(func() { r.refresh(ctx, u.Conn.Name(), listTools, listPrompts, listResources, listTemplates) })
+		if u.Conn == nil {
+			continue // per-user lists are read when each user first needs them
+		}
+		wg.Go(func() { r.refresh(ctx, u.Name, listTools, listPrompts, listResources, listTemplates) })
 	}
 	wg.Wait()
 }
@@ -73,25 +76,42 @@ func (r *Relay) sendStandalone(c *Client, msg *jsonrpc.Message) {
 // UpstreamMessage implements upstream.Handler: a notification or a request
 // from an upstream, routed to the right client.
 func (r *Relay) UpstreamMessage(name string, msg *jsonrpc.Message) {
+	u, ok := r.conn(name)
+	if !ok || u.Conn == nil {
+		return
+	}
+	r.upstreamMessage(origin{upstream: name, conn: u.Conn}, msg)
+}
+
+// origin is where an upstream message came from: the upstream, the
+// connection to answer on, and for a per-user connection its user.
+type origin struct {
+	upstream string
+	conn     upstream.Conn
+	user     string // "" for a shared connection
+}
+
+func (r *Relay) upstreamMessage(o origin, msg *jsonrpc.Message) {
+	name := o.upstream
 	if msg.IsRequest() {
-		r.upstreamRequest(name, msg)
+		r.upstreamRequest(o, msg)
 		return
 	}
 	switch msg.Method {
 	case mcp.NotificationProgress:
 		r.upstreamProgress(msg)
 	case mcp.NotificationMessage:
-		r.upstreamLog(name, msg)
+		r.upstreamLog(o, msg)
 	case mcp.NotificationCancelled:
-		r.upstreamCancelled(name, msg)
+		r.upstreamCancelled(o, msg)
 	case mcp.NotificationToolsListChanged:
-		r.goRefresh(name, listTools)
+		r.goRefreshFrom(o, listTools)
 	case mcp.NotificationPromptsListChanged:
-		r.goRefresh(name, listPrompts)
+		r.goRefreshFrom(o, listPrompts)
 	case mcp.NotificationResourcesListChanged:
-		r.goRefresh(name, listResources, listTemplates)
+		r.goRefreshFrom(o, listResources, listTemplates)
 	case mcp.NotificationResourceUpdated:
-		r.upstreamResourceUpdated(msg)
+		r.upstreamResourceUpdated(o, msg)
 	default:
 		r.log.Debug("upstream notification dropped", "upstream", name, "method", truncate(msg.Method, 100))
 	}
@@ -125,13 +145,13 @@ func (r *Relay) upstreamProgress(msg *jsonrpc.Message) {
 // flight on that upstream. Then the message goes on that request's stream
 // when there is one request, else on the session's standalone stream. A
 // message is never guessed onto another user's session.
-func (r *Relay) attribute(name string) (c *Client, out Stream, ok bool) {
+func (r *Relay) attribute(o origin) (c *Client, out Stream, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var only *call
 	n := 0
 	for _, cl := range r.calls {
-		if cl.upstream != name {
+		if cl.upstream != o.upstream || !o.owns(cl.client) {
 			continue
 		}
 		if only != nil && only.client.SessionID != cl.client.SessionID {
@@ -152,7 +172,8 @@ func (r *Relay) attribute(name string) (c *Client, out Stream, ok bool) {
 // upstreamLog routes notifications/message: to the one session with work in
 // flight on that upstream, or, with none in flight, to every session that
 // asked for logs with logging/setLevel. Each session's level filters.
-func (r *Relay) upstreamLog(name string, msg *jsonrpc.Message) {
+func (r *Relay) upstreamLog(o origin, msg *jsonrpc.Message) {
+	name := o.upstream
 	var p struct {
 		Level string `json:"level"`
 	}
@@ -161,7 +182,7 @@ func (r *Relay) upstreamLog(name string, msg *jsonrpc.Message) {
 	if !known {
 		lvl = logLevelOrder["info"]
 	}
-	if c, out, ok := r.attribute(name); ok {
+	if c, out, ok := r.attribute(o); ok {
 		if r.wantsLog(c.SessionID, lvl, true) {
 			_ = out.Send(msg)
 		}
@@ -170,7 +191,7 @@ func (r *Relay) upstreamLog(name string, msg *jsonrpc.Message) {
 	r.mu.Lock()
 	busy := false
 	for _, cl := range r.calls {
-		if cl.upstream == name {
+		if cl.upstream == name && o.owns(cl.client) {
 			busy = true
 			break
 		}
@@ -178,7 +199,7 @@ func (r *Relay) upstreamLog(name string, msg *jsonrpc.Message) {
 	var targets []*Client
 	if !busy {
 		for id, c := range r.clients {
-			if min, set := r.logLevels[id]; set && lvl >= min {
+			if min, set := r.logLevels[id]; set && lvl >= min && o.owns(c) {
 				targets = append(targets, c)
 			}
 		}
@@ -204,7 +225,7 @@ func (r *Relay) wantsLog(sessionID string, lvl int, def bool) bool {
 	return lvl >= min
 }
 
-func (r *Relay) upstreamResourceUpdated(msg *jsonrpc.Message) {
+func (r *Relay) upstreamResourceUpdated(o origin, msg *jsonrpc.Message) {
 	var p struct {
 		URI string `json:"uri"`
 	}
@@ -213,7 +234,7 @@ func (r *Relay) upstreamResourceUpdated(msg *jsonrpc.Message) {
 	}
 	r.mu.Lock()
 	var targets []*Client
-	for id := range r.subs[p.URI] {
+	for id := range r.subs[o.subKey(p.URI)] {
 		if c := r.clients[id]; c != nil {
 			targets = append(targets, c)
 		}
@@ -227,6 +248,7 @@ func (r *Relay) upstreamResourceUpdated(msg *jsonrpc.Message) {
 // serverRequest is a request an upstream made that a client must answer.
 type serverRequest struct {
 	upstream      string
+	conn          upstream.Conn // where the answer goes
 	upstreamID    json.RawMessage
 	sessionID     string
 	clientID      string // the id the gateway gave it towards the client
@@ -246,25 +268,26 @@ var errSessionGone = errors.New("client session ended")
 // upstreamRequest relays a server→client request (sampling, elicitation,
 // roots) to the client it belongs to, under a gateway id; the answer comes
 // back through HandleResponse.
-func (r *Relay) upstreamRequest(name string, msg *jsonrpc.Message) {
+func (r *Relay) upstreamRequest(o origin, msg *jsonrpc.Message) {
+	name := o.upstream
 	if msg.Method == mcp.MethodPing {
-		r.respondUpstream(name, jsonrpc.NewResponse(msg.ID, emptyResult)) // [P]
+		r.respondUpstream(o.conn, name, jsonrpc.NewResponse(msg.ID, emptyResult)) // [P]
 		return
 	}
-	c, out, ok := r.attribute(name)
+	c, out, ok := r.attribute(o)
 	if !ok {
 		r.log.Info("server request not attributable to one session", "upstream", name, "method", truncate(msg.Method, 100))
-		r.respondUpstream(name, jsonrpc.NewErrorResponse(msg.ID, jsonrpc.NewError(jsonrpc.CodeInternalError,
+		r.respondUpstream(o.conn, name, jsonrpc.NewErrorResponse(msg.ID, jsonrpc.NewError(jsonrpc.CodeInternalError,
 			"mcpgate: no single client session to route this request to")))
 		return
 	}
 	if !clientSupports(c, msg.Method) {
-		r.respondUpstream(name, jsonrpc.NewErrorResponse(msg.ID, jsonrpc.NewError(jsonrpc.CodeMethodNotFound,
+		r.respondUpstream(o.conn, name, jsonrpc.NewErrorResponse(msg.ID, jsonrpc.NewError(jsonrpc.CodeMethodNotFound,
 			"Client does not support "+truncate(msg.Method, 100))))
 		return
 	}
 	id := strconv.FormatInt(r.nextID.Add(1), 10)
-	sr := &serverRequest{upstream: name, upstreamID: msg.ID, sessionID: c.SessionID, clientID: id, out: out}
+	sr := &serverRequest{upstream: name, conn: o.conn, upstreamID: msg.ID, sessionID: c.SessionID, clientID: id, out: out}
 	var p struct {
 		Meta metaPart `json:"_meta"`
 	}
@@ -312,7 +335,7 @@ func (r *Relay) serverRequestTimedOut(id string) {
 
 // upstreamCancelled: the upstream withdrew a request it made; the client
 // hears it under the gateway's id.
-func (r *Relay) upstreamCancelled(name string, msg *jsonrpc.Message) {
+func (r *Relay) upstreamCancelled(o origin, msg *jsonrpc.Message) {
 	var p map[string]json.RawMessage
 	if json.Unmarshal(msg.Params, &p) != nil {
 		return
@@ -321,7 +344,7 @@ func (r *Relay) upstreamCancelled(name string, msg *jsonrpc.Message) {
 	r.mu.Lock()
 	var sr *serverRequest
 	for id, cand := range r.serverReqs {
-		if cand.upstream == name && string(cand.upstreamID) == upID {
+		if cand.conn == o.conn && string(cand.upstreamID) == upID {
 			sr = cand
 			delete(r.serverReqs, id)
 			break
@@ -349,17 +372,13 @@ func (r *Relay) answerUpstream(sr *serverRequest, clientResp *jsonrpc.Message, e
 		r.log.Debug("server request failed", "upstream", sr.upstream, "err", err)
 		resp = jsonrpc.NewErrorResponse(sr.upstreamID, jsonrpc.NewError(jsonrpc.CodeInternalError, "mcpgate: the client did not answer"))
 	}
-	r.respondUpstream(sr.upstream, resp)
+	r.respondUpstream(sr.conn, sr.upstream, resp)
 }
 
-func (r *Relay) respondUpstream(name string, resp *jsonrpc.Message) {
-	u, ok := r.conn(name)
-	if !ok {
-		return
-	}
+func (r *Relay) respondUpstream(conn upstream.Conn, name string, resp *jsonrpc.Message) {
 	ctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
 	defer cancel()
-	if err := u.Conn.Respond(ctx, resp); err != nil {
+	if err := conn.Respond(ctx, resp); err != nil {
 		r.log.Debug("answering upstream request", "upstream", name, "err", err)
 	}
 }
