@@ -25,6 +25,7 @@ import (
 	"github.com/mcpgate/mcpgate/internal/ssetransport"
 	"github.com/mcpgate/mcpgate/internal/streamable"
 	"github.com/mcpgate/mcpgate/internal/upstream"
+	"github.com/mcpgate/mcpgate/internal/upstream/peruser"
 	"github.com/mcpgate/mcpgate/internal/upstream/stdio"
 )
 
@@ -55,6 +56,7 @@ type Gateway struct {
 	log  *slog.Logger
 
 	pool       *upstream.Pool
+	perUser    []*peruser.Pool // one per per_user upstream
 	relay      *relay.Relay
 	sessions   *session.Manager
 	events     eventlog.Log
@@ -121,7 +123,23 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	})
 	clientInfo, _ := json.Marshal(map[string]string{"name": "mcpgate", "version": opts.Version})
 	var conns []upstream.Conn
+	// Shared stdio processes count against limits.max_processes too.
+	limit := &processLimit{max: cfg.Limits.MaxProcesses, maxPerUser: cfg.Limits.MaxProcessesPerUser, byUser: map[string]int{}}
 	for _, u := range cfg.Enabled() {
+		if !u.PerUser {
+			limit.total++
+		}
+	}
+	for _, u := range cfg.Enabled() {
+		if u.PerUser {
+			pool, err := g.newPerUser(u, clientInfo, limit)
+			if err != nil {
+				return nil, fmt.Errorf("building upstream %q: %w", u.Name, err)
+			}
+			g.relay.Register(relay.Upstream{Name: u.Name, PerUser: userConns{pool}, CallTimeout: u.CallTimeout})
+			g.perUser = append(g.perUser, pool)
+			continue
+		}
 		conn, err := newUpstream(u, clientInfo, g.relay, g.log)
 		if err != nil {
 			return nil, fmt.Errorf("building upstream %q: %w", u.Name, err)
@@ -227,6 +245,11 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.relay.Close()
 	if err := g.pool.Close(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("stopping upstreams: %w", err))
+	}
+	for _, p := range g.perUser {
+		if err := p.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stopping per-user upstreams: %w", err))
+		}
 	}
 	g.sessions.Close()
 	return errors.Join(errs...)

@@ -98,16 +98,9 @@ func checkSupported(cfg *config.Config) error {
 	notYet := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf(format+": not supported yet", args...))
 	}
-	if cfg.Auth.Mode == config.AuthPassthrough {
-		notYet("auth.mode %q (credential passthrough to upstream %q)", cfg.Auth.Mode, cfg.Auth.Passthrough.Upstream)
-	}
 	for _, u := range cfg.Enabled() {
-		if u.PerUser {
-			notYet("upstream %q: per_user (one process per user)", u.Name)
-		}
-		switch u.Credential.Type {
-		case config.CredentialPerUser, config.CredentialPassthrough:
-			notYet("upstream %q: credential type %q", u.Name, u.Credential.Type)
+		if u.PerUser && u.Type != "" && u.Type != config.TypeStdio {
+			notYet("upstream %q: per_user for a %s upstream", u.Name, u.Type)
 		}
 	}
 	return errors.Join(errs...)

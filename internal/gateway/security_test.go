@@ -252,8 +252,108 @@ upstreams:
 	}
 }
 
-func TestUnsupportedIsRefused(t *testing.T) {
-	cfg := parseConfig(t, `
+// TestPerUserProcessesAndCredentials: a per_user upstream runs one process
+// per user, and each process holds only its user's credential. Two users
+// ask the demo's get_env tool for the credential variable; each sees their
+// own secret, and the processes differ.
+func TestPerUserProcessesAndCredentials(t *testing.T) {
+	const aliceSecret, bobSecret = "alice-upstream-secret-11aa", "bob-upstream-secret-22bb"
+	t.Setenv("MCPGATE_TEST_ALICE_SECRET", aliceSecret)
+	t.Setenv("MCPGATE_TEST_BOB_SECRET", bobSecret)
+	cfg := parseConfig(t, fmt.Sprintf(`
+auth:
+  mode: static
+  tokens:
+    - {user: alice, hash: %q}
+    - {user: bob, hash: %q}
+upstreams:
+  - name: demo
+    command: DEMO
+    args: [demo-server]
+    per_user: true
+    credential:
+      type: per_user
+      env: MCPGATE_USER_TOKEN
+      users:
+        alice: env:MCPGATE_TEST_ALICE_SECRET
+        bob: env:MCPGATE_TEST_BOB_SECRET
+`, digest(aliceToken), digest(bobToken)))
+	if err := cfg.ResolveSecrets(config.SecretReader{}); err != nil {
+		t.Fatal(err)
+	}
+	gw := startWith(t, cfg, nil)
+	ask := func(token, session, name string) string {
+		t.Helper()
+		r := send(t, "POST", gw.url, callTool(7, "get_env", `{"name":"`+name+`"}`), withToken(token, session))
+		if r.status != 200 {
+			t.Fatalf("get_env: %d %s", r.status, r.body)
+		}
+		return r.resultText()
+	}
+	alice := open(t, gw.url, withToken(aliceToken, ""))
+	alice2 := open(t, gw.url, withToken(aliceToken, ""))
+	bob := open(t, gw.url, withToken(bobToken, ""))
+	if got := ask(aliceToken, alice, "MCPGATE_USER_TOKEN"); !strings.Contains(got, aliceSecret) || strings.Contains(got, bobSecret) {
+		t.Errorf("alice's process sees %q", got)
+	}
+	if got := ask(bobToken, bob, "MCPGATE_USER_TOKEN"); !strings.Contains(got, bobSecret) || strings.Contains(got, aliceSecret) {
+		t.Errorf("bob's process sees %q", got)
+	}
+	// The gateway's own environment holds both secrets; no process sees
+	// the other user's variable.
+	if got := ask(aliceToken, alice2, "MCPGATE_TEST_BOB_SECRET"); strings.Contains(got, bobSecret) {
+		t.Errorf("alice's process sees bob's secret: %q", got)
+	}
+	if n := gw.g.perUser[0].Len(); n != 2 {
+		t.Errorf("%d per-user processes for two users (three sessions), want 2", n)
+	}
+	logs := gw.logs.String()
+	for _, s := range []string{aliceSecret, bobSecret} {
+		if strings.Contains(logs, s) {
+			t.Errorf("logs hold an upstream credential")
+		}
+	}
+}
+
+// TestPerUserProcessLimit: a user over limits.max_processes_per_user is
+// refused with a retryable error; the gateway does not stop anyone's live
+// process to make room.
+func TestPerUserProcessLimit(t *testing.T) {
+	cfg := parseConfig(t, fmt.Sprintf(`
+auth:
+  mode: static
+  tokens:
+    - {user: alice, hash: %q}
+    - {user: bob, hash: %q}
+limits:
+  max_processes: 1
+upstreams:
+  - name: demo
+    command: DEMO
+    args: [demo-server]
+    per_user: true
+`, digest(aliceToken), digest(bobToken)))
+	gw := startWith(t, cfg, nil)
+	alice := open(t, gw.url, withToken(aliceToken, ""))
+	if r := send(t, "POST", gw.url, callTool(2, "echo", `{"message":"hi"}`), withToken(aliceToken, alice)); r.errorCode() != 0 {
+		t.Fatalf("alice: %s", r.body)
+	}
+	bob := open(t, gw.url, withToken(bobToken, ""))
+	r := send(t, "POST", gw.url, callTool(3, "echo", `{"message":"hi"}`), withToken(bobToken, bob))
+	if r.errorCode() != -32001 || !strings.Contains(string(r.body), "capacity") {
+		t.Errorf("bob over the process limit: %s", r.body)
+	}
+	if r := send(t, "POST", gw.url, callTool(4, "echo", `{"message":"again"}`), withToken(aliceToken, alice)); r.errorCode() != 0 {
+		t.Errorf("alice after bob was refused: %s", r.body)
+	}
+}
+
+// TestPassthroughCredentialReachesOnlyItsProcess: in passthrough mode the
+// client's credential is injected into its own upstream process.
+func TestPassthroughCredentialReachesOnlyItsProcess(t *testing.T) {
+	const credA, credB = "fizzy-pat-alpha-7f3c9e2a1b", "fizzy-pat-beta-0a9d8c7b6e"
+	gw := startWith(t, parseConfig(t, `
+listen: 127.0.0.1:0
 auth:
   mode: passthrough
   passthrough: {upstream: demo}
@@ -262,15 +362,16 @@ upstreams:
     command: DEMO
     args: [demo-server]
     per_user: true
-    credential: {type: passthrough, env: X_TOKEN}
-`)
-	_, err := New(cfg, Options{})
-	if err == nil {
-		t.Fatal("New accepted per-user processes and passthrough")
-	}
-	for _, want := range []string{`auth.mode "passthrough"`, `upstream "demo": per_user`, `credential type "passthrough"`, "not supported yet"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not mention %q", err, want)
+    credential: {type: passthrough, env: MCPGATE_PASSTHROUGH}
+`), nil)
+	for _, cred := range []string{credA, credB} {
+		s := open(t, gw.url, withToken(cred, ""))
+		r := send(t, "POST", gw.url, callTool(2, "get_env", `{"name":"MCPGATE_PASSTHROUGH"}`), withToken(cred, s))
+		if got := r.resultText(); !strings.Contains(got, cred) {
+			t.Errorf("process of credential %.10s… sees %q", cred, got)
 		}
+	}
+	if strings.Contains(gw.logs.String(), credA) || strings.Contains(gw.logs.String(), credB) {
+		t.Error("logs hold a passthrough credential")
 	}
 }

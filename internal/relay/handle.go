@@ -59,10 +59,14 @@ var errNoResponse = &jsonrpc.Error{Code: jsonrpc.CodeRequestCancelled, Message: 
 var emptyResult = json.RawMessage(`{}`)
 
 func (r *Relay) dispatch(ctx context.Context, c *Client, msg *jsonrpc.Message, out Stream) (json.RawMessage, *jsonrpc.Error) {
-	cat := r.catalogFor(ctx, c)
-	switch msg.Method {
-	case mcp.MethodPing:
+	if msg.Method == mcp.MethodPing {
 		return emptyResult, nil // [P]
+	}
+	cat, rpcErr := r.catalogFor(ctx, c)
+	if rpcErr != nil {
+		return nil, rpcErr
+	}
+	switch msg.Method {
 	case mcp.MethodInitialize:
 		return nil, jsonrpc.NewError(jsonrpc.CodeInvalidRequest, "Invalid Request: the session is already initialized")
 	case mcp.MethodToolsList:

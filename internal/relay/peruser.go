@@ -135,9 +135,13 @@ func (r *Relay) notifyChanged(changed [4]bool, sees func(*Client) bool) {
 // catalogFor returns the catalog client c sees: the shared one, or with
 // per-user upstreams, one that includes c's user's own lists (read from the
 // user's connections the first time they are needed).
-func (r *Relay) catalogFor(ctx context.Context, c *Client) *catalog {
+//
+// When a user's connection cannot be had (a process limit, say), the
+// catalog lacks that upstream and the error is returned too, so that the
+// client hears why instead of seeing tools vanish.
+func (r *Relay) catalogFor(ctx context.Context, c *Client) (*catalog, *jsonrpc.Error) {
 	if !r.hasPerUser {
-		return r.catalog.Load()
+		return r.catalog.Load(), nil
 	}
 	user := c.Principal.Key()
 	r.refreshMu.Lock()
@@ -150,12 +154,15 @@ func (r *Relay) catalogFor(ctx context.Context, c *Client) *catalog {
 	}
 	r.refreshMu.Unlock()
 	if cat != nil && len(missing) == 0 {
-		return cat
+		return cat, nil
 	}
+	var acqErr *jsonrpc.Error
 	for _, u := range missing {
 		conn, release, err := u.PerUser.Acquire(ctx, user)
 		if err != nil {
-			r.log.Warn("starting a per-user upstream", "upstream", u.Name, "err", err)
+			if acqErr == nil {
+				acqErr = r.acquireError(u.Name, err)
+			}
 			continue
 		}
 		r.refreshUser(ctx, u.Name, user, conn, listTools, listPrompts, listResources, listTemplates)
@@ -167,7 +174,7 @@ func (r *Relay) catalogFor(ctx context.Context, c *Client) *catalog {
 		cat = r.buildCatalogLocked(user)
 		r.userCats[user] = cat
 	}
-	return cat
+	return cat, acqErr
 }
 
 // refreshUser re-reads lists of user's connection to a per-user upstream
@@ -208,6 +215,6 @@ func (r *Relay) acquireError(name string, err error) *jsonrpc.Error {
 			Message: fmt.Sprintf("Upstream %q is at capacity; retry later", name),
 			Data:    jsonrpc.MustRaw(map[string]int{"retryAfterSeconds": 30})}
 	}
-	r.log.Warn("acquiring a per-user upstream", "upstream", name, "err", err)
+	r.log.Warn("starting a per-user upstream", "upstream", name, "err", err)
 	return jsonrpc.NewError(jsonrpc.CodeUpstreamUnavailable, fmt.Sprintf("Upstream %q is unavailable", name))
 }

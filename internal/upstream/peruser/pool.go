@@ -27,8 +27,10 @@ type Conn interface {
 
 // Factory builds, without starting it, the connection for the user with key
 // userKey. It is where the user's credential is injected (an environment
-// variable of the process, a header of a remote connection).
-type Factory func(userKey string) (Conn, error)
+// variable of the process, a header of a remote connection); ctx is the
+// context of the request that needs the connection, which carries the
+// user's principal and, in passthrough mode, their credential.
+type Factory func(ctx context.Context, userKey string) (Conn, error)
 
 // Defaults for Options.
 const (
@@ -123,7 +125,7 @@ func (p *Pool) Acquire(ctx context.Context, userKey string) (Conn, func(), error
 			p.mu.Unlock()
 			return nil, nil, fmt.Errorf("starting upstream %q for a new user: %w", p.opts.Name, ErrLimit)
 		}
-		conn, err := p.factory(userKey)
+		conn, err := p.factory(ctx, userKey)
 		if err != nil {
 			p.mu.Unlock()
 			return nil, nil, fmt.Errorf("building upstream %q for a user: %w", p.opts.Name, err)

@@ -49,7 +49,7 @@ type factory struct {
 	gate  chan struct{}
 }
 
-func (fa *factory) build(user string) (Conn, error) {
+func (fa *factory) build(_ context.Context, user string) (Conn, error) {
 	fa.mu.Lock()
 	defer fa.mu.Unlock()
 	c := &fakeConn{user: user, gate: fa.gate}
