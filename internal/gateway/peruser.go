@@ -153,4 +153,3 @@ func userEnv(ctx context.Context, u config.Upstream) (map[string]string, error) 
 	}
 	return env, nil
 }
-
