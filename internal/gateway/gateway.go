@@ -20,6 +20,7 @@ import (
 	"github.com/mcpgate/mcpgate/internal/mcpsession"
 	"github.com/mcpgate/mcpgate/internal/metrics"
 	"github.com/mcpgate/mcpgate/internal/ratelimit"
+	"github.com/mcpgate/mcpgate/internal/principal"
 	"github.com/mcpgate/mcpgate/internal/relay"
 	"github.com/mcpgate/mcpgate/internal/session"
 	"github.com/mcpgate/mcpgate/internal/ssetransport"
@@ -123,6 +124,8 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	})
 	clientInfo, _ := json.Marshal(map[string]string{"name": "mcpgate", "version": opts.Version})
 	var conns []upstream.Conn
+	processRefused := g.metrics.Counter("mcpgate_process_limit_refused_total",
+		"Sessions refused because no upstream process could be started for their user.")
 	// Shared stdio processes count against limits.max_processes too.
 	limit := &processLimit{max: cfg.Limits.MaxProcesses, maxPerUser: cfg.Limits.MaxProcessesPerUser, byUser: map[string]int{}}
 	for _, u := range cfg.Enabled() {
@@ -171,6 +174,13 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	// Role rules (readonly) wrap the core, so they hold on every transport.
 	core := access.Enforce(g.relay, &access.Options{Denied: g.counters.accessDenied, Logger: g.log.With("component", "access")})
 	g.hub = mcpsession.New(core, g.sessions, g.events, &mcpsession.Options{
+		Reserve: func(ctx context.Context, p principal.Principal) error {
+			err := g.relay.Reserve(ctx, p)
+			if err != nil {
+				processRefused.Inc()
+			}
+			return err
+		},
 		MaxConcurrentCalls: cfg.Limits.MaxConcurrentCallsPerSession,
 		Heartbeat:          cfg.HTTP.HeartbeatInterval,
 		Logger:             g.log.With("component", "sessions"),

@@ -315,9 +315,9 @@ upstreams:
 	}
 }
 
-// TestPerUserProcessLimit: a user over limits.max_processes_per_user is
-// refused with a retryable error; the gateway does not stop anyone's live
-// process to make room.
+// TestPerUserProcessLimit: a new user whose process would exceed
+// limits.max_processes is refused a session with 503 and Retry-After; the
+// gateway does not stop anyone's live process to make room.
 func TestPerUserProcessLimit(t *testing.T) {
 	cfg := parseConfig(t, fmt.Sprintf(`
 auth:
@@ -338,10 +338,13 @@ upstreams:
 	if r := send(t, "POST", gw.url, callTool(2, "echo", `{"message":"hi"}`), withToken(aliceToken, alice)); r.errorCode() != 0 {
 		t.Fatalf("alice: %s", r.body)
 	}
-	bob := open(t, gw.url, withToken(bobToken, ""))
-	r := send(t, "POST", gw.url, callTool(3, "echo", `{"message":"hi"}`), withToken(bobToken, bob))
-	if r.errorCode() != -32001 || !strings.Contains(string(r.body), "capacity") {
-		t.Errorf("bob over the process limit: %s", r.body)
+	// bob's session is refused up front: his process cannot be started.
+	r := send(t, "POST", gw.url, initBody, withToken(bobToken, ""))
+	if r.status != 503 || r.header.Get("Retry-After") == "" || r.errorData() != "upstream_capacity" {
+		t.Errorf("bob over the process limit: %d %v %s", r.status, r.header, r.body)
+	}
+	if v, _ := gw.g.Metrics().Value("mcpgate_process_limit_refused_total"); v != 1 {
+		t.Errorf("mcpgate_process_limit_refused_total = %v, want 1", v)
 	}
 	if r := send(t, "POST", gw.url, callTool(4, "echo", `{"message":"again"}`), withToken(aliceToken, alice)); r.errorCode() != 0 {
 		t.Errorf("alice after bob was refused: %s", r.body)

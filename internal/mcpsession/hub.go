@@ -77,6 +77,11 @@ type Options struct {
 	WriteTimeout time.Duration
 	// Logger receives the hub's logs. Nil discards them.
 	Logger *slog.Logger
+	// Reserve, if set, is asked before a session is created whether its
+	// principal's upstream resources (per-user processes) can be had; an
+	// error refuses the session (503 with Retry-After on Streamable HTTP).
+	// Nil reserves nothing.
+	Reserve func(ctx context.Context, p principal.Principal) error
 }
 
 // Defaults for Options.
@@ -96,6 +101,8 @@ var (
 		"Service Unavailable: the gateway holds its maximum number of sessions")
 	ErrShuttingDown = httpkit.NewError(http.StatusServiceUnavailable, "shutting_down",
 		"Service Unavailable: the gateway is shutting down")
+	ErrUpstreamCapacity = httpkit.NewError(http.StatusServiceUnavailable, "upstream_capacity",
+		"Service Unavailable: no room for another upstream process; retry later")
 )
 
 // Hub is the session core of one replica. Both transports use the same Hub.

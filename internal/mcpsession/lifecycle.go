@@ -30,6 +30,12 @@ func (h *Hub) Create(ctx context.Context, p principal.Principal, transport strin
 	if rpcErr != nil {
 		return nil, nil, rpcErr, nil
 	}
+	if h.opts.Reserve != nil {
+		if err := h.opts.Reserve(ctx, p); err != nil {
+			return nil, nil, nil, &httpkit.Error{Status: ErrUpstreamCapacity.Status, Code: ErrUpstreamCapacity.Code,
+				Message: ErrUpstreamCapacity.Message, Err: err}
+		}
+	}
 	s, err := h.create(ctx, session.Session{
 		Principal:       p,
 		ProtocolVersion: res.ProtocolVersion,
@@ -95,6 +101,12 @@ func (h *Hub) InitializeOpen(ctx context.Context, ls *Live, params json.RawMessa
 	res, rpcErr = h.core.Initialize(ctx, ls.principal, params)
 	if rpcErr != nil {
 		return nil, rpcErr, nil
+	}
+	if h.opts.Reserve != nil {
+		if err := h.opts.Reserve(ctx, ls.principal); err != nil {
+			h.log.Info("session refused: upstream capacity", "session", session.Short(ls.id), "err", err)
+			return nil, &jsonrpc.Error{Code: jsonrpc.CodeUpstreamUnavailable, Message: ErrUpstreamCapacity.Message}, nil
+		}
 	}
 	err = h.sessions.Initialize(ctx, ls.id, res.ProtocolVersion, res.Capabilities.Raw, res.ClientInfo)
 	switch {

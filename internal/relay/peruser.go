@@ -8,6 +8,7 @@ import (
 
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
 	"github.com/mcpgate/mcpgate/internal/mcp"
+	"github.com/mcpgate/mcpgate/internal/principal"
 	"github.com/mcpgate/mcpgate/internal/upstream"
 )
 
@@ -217,4 +218,31 @@ func (r *Relay) acquireError(name string, err error) *jsonrpc.Error {
 	}
 	r.log.Warn("starting a per-user upstream", "upstream", name, "err", err)
 	return jsonrpc.NewError(jsonrpc.CodeUpstreamUnavailable, fmt.Sprintf("Upstream %q is unavailable", name))
+}
+
+// Reserve starts (or finds) p's own connections to every per-user upstream
+// before p's session is created, so that a full gateway refuses the session
+// up front instead of failing its calls, and the first call finds warm
+// processes. It returns only capacity errors (wrapping ErrCapacity); a user
+// who cannot use an upstream for another reason (no credential) still gets
+// a session and hears why on the call.
+func (r *Relay) Reserve(ctx context.Context, p principal.Principal) error {
+	if !r.hasPerUser {
+		return nil
+	}
+	for _, u := range r.upstreams {
+		if u.PerUser == nil {
+			continue
+		}
+		_, release, err := u.PerUser.Acquire(ctx, p.Key())
+		switch {
+		case errors.Is(err, ErrCapacity):
+			return fmt.Errorf("reserving upstream %q: %w", u.Name, err)
+		case err != nil:
+			r.log.Info("per-user upstream unavailable to a new session", "upstream", u.Name, "err", err)
+		default:
+			release()
+		}
+	}
+	return nil
 }

@@ -37,9 +37,18 @@ func TestHeartbeat(t *testing.T) {
 	// A message still comes through between heartbeats.
 	e.run(s, []step{{name: "ping", post: post{session: "$", body: `{"jsonrpc":"2.0","id":1,"method":"ping"}`}, wantStatus: 202,
 		wantMsgs: []string{`{"jsonrpc":"2.0","id":1,"result":{}}`}}})
-	st := e.hub.Stats()
-	if st.Sent.Events < 2 || st.SentByTransport[TransportName].Bytes == 0 {
-		t.Errorf("stats sent %+v", st.SentByTransport)
+	// The pump counts an event after writing it, so the client may read it
+	// first: poll the counters (bounded) rather than race them.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st := e.hub.Stats()
+		if st.Sent.Events >= 2 && st.SentByTransport[TransportName].Bytes > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stats sent %+v", st.SentByTransport)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
