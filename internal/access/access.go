@@ -51,7 +51,7 @@ type Core interface {
 // offer. The relay should implement it from its catalog; until it does,
 // Enforcer reads the tools/list result the core answers.
 type ToolIndex interface {
-	ToolReadOnly(name string) (readOnly, found bool)
+	ToolReadOnly(ctx context.Context, c *relay.Client, name string) (readOnly, found bool)
 }
 
 // Options configures an Enforcer. Nil options mean all defaults.
@@ -119,7 +119,7 @@ func (e *Enforcer) HandleRequest(ctx context.Context, c *relay.Client, msg *json
 	}
 	var readOnly, found bool
 	if e.tools != nil {
-		readOnly, found = e.tools.ToolReadOnly(params.Name)
+		readOnly, found = e.tools.ToolReadOnly(ctx, c, params.Name)
 	} else {
 		readOnly, found = e.listed.lookup(ctx, c, params.Name)
 	}

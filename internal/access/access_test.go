@@ -46,7 +46,7 @@ type indexedCore struct {
 	lookups int
 }
 
-func (c *indexedCore) ToolReadOnly(name string) (bool, bool) {
+func (c *indexedCore) ToolReadOnly(_ context.Context, _ *relay.Client, name string) (bool, bool) {
 	c.lookups++
 	switch name {
 	case "fs__read":

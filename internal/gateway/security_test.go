@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mcpgate/mcpgate/internal/access"
 	"github.com/mcpgate/mcpgate/internal/bearer"
 	"github.com/mcpgate/mcpgate/internal/config"
 	"github.com/mcpgate/mcpgate/internal/secret"
@@ -376,5 +377,28 @@ upstreams:
 	}
 	if strings.Contains(gw.logs.String(), credA) || strings.Contains(gw.logs.String(), credB) {
 		t.Error("logs hold a passthrough credential")
+	}
+}
+
+// TestReadonlyRoleOnPerUserUpstream: role checks see the user's own
+// catalog of a per-user upstream.
+func TestReadonlyRoleOnPerUserUpstream(t *testing.T) {
+	gw := startWith(t, parseConfig(t, fmt.Sprintf(`
+auth:
+  mode: static
+  tokens:
+    - {user: reader, role: readonly, hash: %q}
+upstreams:
+  - name: demo
+    command: DEMO
+    args: [demo-server]
+    per_user: true
+`, digest(readerToken))), nil)
+	s := open(t, gw.url, withToken(readerToken, ""))
+	if r := send(t, "POST", gw.url, callTool(2, "echo", `{"message":"ro"}`), withToken(readerToken, s)); r.errorCode() != 0 || !strings.Contains(r.resultText(), "ro") {
+		t.Errorf("readonly echo: %s", r.body)
+	}
+	if r := send(t, "POST", gw.url, callTool(3, "crash", `{}`), withToken(readerToken, s)); r.errorCode() != access.CodeForbidden {
+		t.Errorf("readonly crash: %s", r.body)
 	}
 }

@@ -372,11 +372,12 @@ func readOnlyHint(tool json.RawMessage) bool {
 	return json.Unmarshal(tool, &t) == nil && t.Annotations.ReadOnlyHint
 }
 
-// ToolReadOnly reports whether the tool exposed as name is annotated
-// readOnlyHint; found is false for a tool the gateway does not list. Role
-// checks (package access) use it.
-func (r *Relay) ToolReadOnly(name string) (readOnly, found bool) {
-	c := r.catalog.Load()
+// ToolReadOnly reports whether the tool exposed as name to client cl is
+// annotated readOnlyHint; found is false for a tool the gateway does not
+// list to cl (per-user upstreams' tools are cl's user's). Role checks
+// (package access) use it.
+func (r *Relay) ToolReadOnly(ctx context.Context, cl *Client, name string) (readOnly, found bool) {
+	c, _ := r.catalogFor(ctx, cl)
 	if _, ok := c.tools[name]; !ok {
 		return false, false
 	}

@@ -555,7 +555,7 @@ func TestToolReadOnly(t *testing.T) {
 		{"look", false, false},
 	}
 	for _, tc := range tests {
-		ro, found := r.ToolReadOnly(tc.name)
+		ro, found := r.ToolReadOnly(context.Background(), &Client{SessionID: "s"}, tc.name)
 		if ro != tc.readOnly || found != tc.found {
 			t.Errorf("ToolReadOnly(%q) = %v, %v; want %v, %v", tc.name, ro, found, tc.readOnly, tc.found)
 		}
