@@ -9,6 +9,8 @@
 #   scripts/bench.sh              the suite: a few minutes
 #   BENCH_DURATION=2s scripts/bench.sh      shorter runs (default 5s each)
 #   BENCH_PASSES=3 BENCH_IDLE_STREAMS=0 …   more passes; skip the idle runs
+#   BENCH_PROCS=2 …               the load client's GOMAXPROCS (default 1:
+#                                 it never takes more than one core)
 #   scripts/bench.sh go [args]    the Go micro-benchmarks instead
 #                                 (go test -bench -benchmem; args go to go test)
 #
@@ -38,6 +40,6 @@ exec bin/mcpgate-bench suite \
 	-passes "${BENCH_PASSES:-2}" \
 	-c "${BENCH_CONCURRENCY:-16}" \
 	-idle-streams "${BENCH_IDLE_STREAMS:-20000}" \
-	-procs "${BENCH_PROCS:-0}" \
+	-procs "${BENCH_PROCS:-1}" \
 	-everything "$everything" \
 	"$@"

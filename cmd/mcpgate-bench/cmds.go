@@ -158,6 +158,23 @@ func cmdIdle(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// fileLimit raises this process's open-file limit (and so its
+// children's) as far as its hard limit allows, and returns it.
+func fileLimit() (int, error) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0, fmt.Errorf("reading the open-file limit: %w", err)
+	}
+	// Set it even when Go raised it already at start-up: an explicit
+	// Setrlimit is what children inherit (os/exec otherwise restores the
+	// original soft limit in them).
+	lim.Cur = lim.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0, fmt.Errorf("raising the open-file limit: %w", err)
+	}
+	return int(min(lim.Cur, 1<<30)), nil
+}
+
 // raiseFileLimit raises this process's open-file limit to at least n (and
 // so its children's), when the hard limit or privileges allow.
 func raiseFileLimit(n int) error {

@@ -212,19 +212,25 @@ func newUpstream(u config.Upstream, clientInfo json.RawMessage, h upstream.Handl
 		if err != nil {
 			return nil, err
 		}
-		return stdio.New(stdio.Options{
-			Name:              u.Name,
-			Command:           u.Command,
-			Args:              u.Args,
-			Env:               env,
-			Dir:               u.Dir,
-			ClientInfo:        clientInfo,
-			InitTimeout:       u.InitTimeout,
-			RestartBackoffMin: u.RestartBackoff.Min,
-			RestartBackoffMax: u.RestartBackoff.Max,
-		}, h, log)
+		return stdio.New(stdioOptions(u, env, clientInfo), h, log)
 	}
 	return nil, fmt.Errorf("upstream type %q is not supported", u.Type)
+}
+
+// stdioOptions are the options of a stdio upstream's connection, with env
+// as its extra environment.
+func stdioOptions(u config.Upstream, env map[string]string, clientInfo json.RawMessage) stdio.Options {
+	return stdio.Options{
+		Name:              u.Name,
+		Command:           u.Command,
+		Args:              u.Args,
+		Env:               env,
+		Dir:               u.Dir,
+		ClientInfo:        clientInfo,
+		InitTimeout:       u.InitTimeout,
+		RestartBackoffMin: u.RestartBackoff.Min,
+		RestartBackoffMax: u.RestartBackoff.Max,
+	}
 }
 
 // Handler is the gateway's HTTP handler: /mcp, /health and JSON 404s.

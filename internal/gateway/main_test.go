@@ -1,17 +1,13 @@
 package gateway
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mcpgate/mcpgate/internal/config"
 )
@@ -47,19 +43,6 @@ func runTests(m *testing.M) int {
 	return m.Run()
 }
 
-// testLogger writes the gateway's logs into the test log.
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
 // parseConfig builds a resolved configuration from YAML; DEMO stands for the
 // demo-server command.
 func parseConfig(t testing.TB, yaml string) *config.Config {
@@ -85,27 +68,18 @@ upstreams:
 
 // startGateway builds and starts a gateway on a loopback httptest server and
 // returns the MCP endpoint URL and the gateway. Everything is stopped at
-// the end of the test.
-func startGateway(t testing.TB, cfg *config.Config) (string, *Gateway) {
+// the end of the test; the gateway's logs are shown if the test fails.
+func startGateway(t *testing.T, cfg *config.Config) (string, *Gateway) {
 	t.Helper()
-	g, err := New(cfg, Options{Logger: testLogger(t), Version: "test"})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := g.Start(ctx); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	srv := httptest.NewServer(g.Handler())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = g.hub.Shutdown(ctx)
-		srv.Close()
-		if err := g.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-	})
-	return srv.URL + "/mcp", g
+	gw := startWith(t, cfg, nil)
+	return gw.url, gw.g
+}
+
+// testWriter writes a subprocess's output into the test log.
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }

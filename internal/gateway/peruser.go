@@ -97,17 +97,7 @@ func (g *Gateway) newPerUser(u config.Upstream, clientInfo json.RawMessage, limi
 			return nil, err
 		}
 		h := g.relay.UserHandler(userKey)
-		conn, err := stdio.New(stdio.Options{
-			Name:              u.Name,
-			Command:           u.Command,
-			Args:              u.Args,
-			Env:               env,
-			Dir:               u.Dir,
-			ClientInfo:        clientInfo,
-			InitTimeout:       u.InitTimeout,
-			RestartBackoffMin: u.RestartBackoff.Min,
-			RestartBackoffMax: u.RestartBackoff.Max,
-		}, h, log.With("per_user", true))
+		conn, err := stdio.New(stdioOptions(u, env, clientInfo), h, log.With("per_user", true))
 		if err != nil {
 			release()
 			return nil, err

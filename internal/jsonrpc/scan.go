@@ -251,17 +251,6 @@ func foldEqual(a []byte, b string) bool {
 	return true
 }
 
-// plainASCII reports whether b holds only printable ASCII: decoded as a
-// JSON string without escapes it is itself.
-func plainASCII(b []byte) bool {
-	for _, c := range b {
-		if c < 0x20 || c >= 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
 // Member is one member of a JSON object, as Members reports it.
 type Member struct {
 	// Key is the member's name as written, without its quotes.
