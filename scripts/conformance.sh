@@ -5,13 +5,17 @@
 #
 #   0.1.16           the default active suite
 #   0.2.0-alpha.12   the scenarios that spec revision 2025-11-25 requires
+#   0.2.0-alpha.12   the scenarios that spec revision 2026-07-28 requires
+#                    (stateless clients; docs/protocol-eras.md)
 #
 # For each suite it builds bin/mcpgate, starts `bin/mcpgate serve` (the
 # built-in demo upstream) on a free loopback port, waits until GET /health
 # answers 200, runs the suite against http://127.0.0.1:PORT/mcp, and stops
 # that gateway (only that PID). It fails when either suite fails.
 #
-# Expected failures live in conformance/baseline-<suite version>.yml, in the
+# Expected failures live in conformance/baseline-<suite version>.yml (for
+# --requirements other than 2025-11-25:
+# conformance/baseline-<suite version>-<requirements>.yml), in the
 # suites' --expected-failures format: a YAML mapping whose `server` key lists
 # scenario names (0.2 also takes "scenario:check-id"). Each entry needs a
 # comment giving the reason. A suite fails on an unexpected failure AND on a
@@ -101,12 +105,23 @@ run_suite() {
 	local dir=interop/node_modules/$pkg
 	local version
 	version=$("$NODE22" -p "require('./$dir/package.json').version")
-	local baseline=conformance/baseline-$version.yml
+	local req= i
+	for ((i = 1; i < $#; i++)); do
+		if [[ ${!i} == --requirements ]]; then
+			local next=$((i + 1))
+			req=${!next}
+		fi
+	done
+	local suffix=
+	if [[ -n $req && $req != 2025-11-25 ]]; then
+		suffix=-$req
+	fi
+	local baseline=conformance/baseline-$version$suffix.yml
 	if [[ ! -f $baseline ]]; then
 		echo "conformance: no baseline $baseline for suite $version; create one (see conformance/)" >&2
 		return 1
 	fi
-	local out=.cache/conformance/$version
+	local out=.cache/conformance/$version$suffix
 	rm -rf "$out"
 	mkdir -p "$out"
 
@@ -126,8 +141,9 @@ run_suite() {
 failed=0
 run_suite conformance-0.1 || failed=1
 run_suite conformance-0.2 --requirements 2025-11-25 || failed=1
+run_suite conformance-0.2 --requirements 2026-07-28 || failed=1
 if ((failed)); then
 	echo "conformance: FAILED" >&2
 	exit 1
 fi
-echo "conformance: both suites passed"
+echo "conformance: all suites passed"

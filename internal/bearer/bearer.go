@@ -4,13 +4,13 @@
 // JSON body saying how to authenticate, and a WWW-Authenticate challenge
 // (RFC 6750 §3).
 //
-// Three authenticators exist: Anonymous (no client authentication, for
+// Four authenticators exist: Anonymous (no client authentication, for
 // loopback listeners), Static (tokens from the configuration, kept as
-// SHA-256 digests and compared in constant time) and Passthrough (the
+// SHA-256 digests and compared in constant time), Passthrough (the
 // client's credential for one upstream, which the gateway does not check
-// itself but binds the session to and hands to that upstream only). The
-// OAuth resource-server issue adds a fourth; Principal already carries its
-// issuer, subject, scopes and client.
+// itself but binds the session to and hands to that upstream only) and
+// OAuth (access tokens of the gateway's own authorization server, package
+// authserver, accepted only when bound to this resource).
 //
 // No credential, digest or credential-derived value ever reaches a log, an
 // error message or a response from this package.

@@ -252,8 +252,8 @@ func TestAuthenticatorFailureIs503(t *testing.T) {
 }
 
 func TestChallengeResourceMetadata(t *testing.T) {
-	got := challenge(`we"ird\realm`, "invalid_token", "https://gw.example/.well-known/oauth-protected-resource/mcp")
-	want := `Bearer realm="we\"ird\\realm", error="invalid_token", resource_metadata="https://gw.example/.well-known/oauth-protected-resource/mcp"`
+	got := challenge(`we"ird\realm`, "invalid_token", "https://gw.example/.well-known/oauth-protected-resource/mcp", "mcp tools")
+	want := `Bearer realm="we\"ird\\realm", error="invalid_token", resource_metadata="https://gw.example/.well-known/oauth-protected-resource/mcp", scope="mcp tools"`
 	if got != want {
 		t.Errorf("got %s\nwant %s", got, want)
 	}

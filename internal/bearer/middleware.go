@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/mcpgate/mcpgate/internal/httpkit"
@@ -25,7 +26,16 @@ type MiddlewareOptions struct {
 	// (RFC 9728 §5.1; [A §Protected Resource Metadata Discovery]). The
 	// OAuth issue sets it. Zero leaves it out.
 	ResourceMetadata string
-	// WriteError writes the 400, 401 and 503 responses. Nil means
+	// Scope, if set, is added to the challenges of missing and invalid
+	// credentials as scope: the scopes a client should request ([A §PRM
+	// Discovery]; RFC 6750 §3). Zero leaves it out.
+	Scope string
+	// RequiredScopes, if set, must all be among an authenticated
+	// principal's scopes; a principal lacking one gets 403 with an
+	// insufficient_scope challenge naming them (RFC 6750 §3.1; [A §Scope
+	// Challenge Handling]: step-up). Zero checks no scope.
+	RequiredScopes []string
+	// WriteError writes the 400, 401, 403 and 503 responses. Nil means
 	// httpkit.WriteJSON; the MCP endpoint passes streamable.WriteError.
 	WriteError httpkit.ErrorWriter
 	// Logger receives one line per refused request (never a credential).
@@ -42,6 +52,8 @@ var (
 	errInvalidToken = httpkit.NewError(http.StatusUnauthorized, "invalid_token", "Unauthorized: the credential is not valid.")
 	errMalformed    = httpkit.NewError(http.StatusBadRequest, "invalid_request",
 		"Bad Request: the credential header is malformed (sent twice, empty, or not in the expected form).")
+	errInsufficientScope = httpkit.NewError(http.StatusForbidden, "insufficient_scope",
+		"Forbidden: the access token lacks a scope this endpoint requires; obtain one with the scopes in the WWW-Authenticate header.")
 	errUnavailable = httpkit.NewError(http.StatusServiceUnavailable, "auth_unavailable",
 		"Service Unavailable: authentication is temporarily unavailable.")
 )
@@ -76,14 +88,22 @@ func Middleware(a Authenticator, opts *MiddlewareOptions) httpkit.Middleware {
 	malformed := withHint(errMalformed, hint)
 	// RFC 6750 §3.1: a request without credentials gets a challenge
 	// without an error code; a bad one names the error.
-	challengeMissing := challenge(o.Realm, "", o.ResourceMetadata)
-	challengeInvalid := challenge(o.Realm, "invalid_token", o.ResourceMetadata)
-	challengeMalformed := challenge(o.Realm, "invalid_request", o.ResourceMetadata)
+	challengeMissing := challenge(o.Realm, "", o.ResourceMetadata, o.Scope)
+	challengeInvalid := challenge(o.Realm, "invalid_token", o.ResourceMetadata, o.Scope)
+	challengeMalformed := challenge(o.Realm, "invalid_request", o.ResourceMetadata, "")
 	source, _ := a.(CredentialSource)
+	challengeScope := challenge(o.Realm, "insufficient_scope", o.ResourceMetadata, strings.Join(o.RequiredScopes, " "))
 
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p, err := a.Authenticate(r)
+			if err == nil && !hasScopes(p.Scopes, o.RequiredScopes) {
+				log.InfoContext(r.Context(), "request refused: insufficient scope",
+					"request_id", httpkit.RequestIDFromContext(r.Context()))
+				w.Header().Set("WWW-Authenticate", challengeScope)
+				o.WriteError(w, r, errInsufficientScope)
+				return
+			}
 			if err == nil {
 				ctx := principal.NewContext(r.Context(), p)
 				if source != nil {
@@ -124,7 +144,7 @@ func withHint(e *httpkit.Error, hint string) *httpkit.Error {
 
 // challenge builds a Bearer challenge (RFC 6750 §3) with quoted-string
 // parameters (RFC 9110 §11.2).
-func challenge(realm, code, resourceMetadata string) string {
+func challenge(realm, code, resourceMetadata, scope string) string {
 	var b strings.Builder
 	b.WriteString(`Bearer realm="`)
 	b.WriteString(quote(realm))
@@ -139,9 +159,24 @@ func challenge(realm, code, resourceMetadata string) string {
 		b.WriteString(quote(resourceMetadata))
 		b.WriteByte('"')
 	}
+	if scope != "" {
+		b.WriteString(`, scope="`)
+		b.WriteString(quote(scope))
+		b.WriteByte('"')
+	}
 	return b.String()
 }
 
 func quote(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s)
+}
+
+// hasScopes reports whether have holds every scope of want.
+func hasScopes(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
 }

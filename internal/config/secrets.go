@@ -76,6 +76,7 @@ func (c *Config) ResolveSecrets(r SecretReader) error {
 		}
 	}
 	c.resolveAdminSecret(r, &ps)
+	c.resolveOAuthSecrets(r, &ps)
 	return ps.err()
 }
 

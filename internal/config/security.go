@@ -48,8 +48,8 @@ const (
 
 // Auth configures client authentication on the MCP listener.
 type Auth struct {
-	// Mode is how clients authenticate: AuthNone, AuthStatic or
-	// AuthPassthrough. Zero means AuthNone, which is allowed only on a
+	// Mode is how clients authenticate: AuthNone, AuthStatic,
+	// AuthPassthrough or AuthOAuth. Zero means AuthNone, which is allowed only on a
 	// loopback listener (unless InsecureAllowUnprotectedNetwork).
 	Mode string `yaml:"mode,omitempty"`
 	// Realm names the protection space in WWW-Authenticate challenges.
@@ -60,6 +60,8 @@ type Auth struct {
 	Tokens []Token `yaml:"tokens,omitempty"`
 	// Passthrough configures mode passthrough; only allowed there.
 	Passthrough Passthrough `yaml:"passthrough,omitempty"`
+	// OAuth configures mode oauth (AuthOAuth); only allowed there.
+	OAuth OAuth `yaml:"oauth,omitempty"`
 }
 
 // Token is one static bearer token. The token itself never appears in the
@@ -250,6 +252,7 @@ func (c *Config) setSecurityDefaults() {
 	for i := range c.Auth.Tokens {
 		setDefault(&c.Auth.Tokens[i].Role, RoleUser)
 	}
+	c.setOAuthDefaults()
 	setDefault(&c.CORS.MaxAge, DefaultCORSMaxAge)
 	if c.Auth.Mode != AuthNone {
 		setDefault(&c.Limits.RequestsPerMinute, DefaultRequestsPerMinute)

@@ -58,8 +58,8 @@ func TestValidateSecurity(t *testing.T) {
 			c.PublicHosts = []string{"mcp.example.com", "mcp.example.com:8443", "[2001:db8::1]"}
 			c.AllowedOrigins = Origins{"https://app.example.com", "http://localhost:6274"}
 		}},
-		{name: "unknown mode", change: func(c *Config) { c.Auth.Mode = "oauth" },
-			want: []string{`auth.mode: unknown mode "oauth" (want "none", "static" or "passthrough")`}},
+		{name: "unknown mode", change: func(c *Config) { c.Auth.Mode = "kerberos" },
+			want: []string{`auth.mode: unknown mode "kerberos" (want "none", "static", "passthrough" or "oauth")`}},
 		{name: "bad realm", change: func(c *Config) { c.Auth.Realm = `a"b` },
 			want: []string{"auth.realm: must not contain quotes, backslashes or control characters"}},
 		{name: "static without tokens", change: func(c *Config) { c.Auth.Mode = AuthStatic },

@@ -69,10 +69,11 @@ func (c *Config) validateExposure(ps *Problems) {
 func (c *Config) validateAuth(ps *Problems) {
 	a := &c.Auth
 	switch a.Mode {
-	case "", AuthNone, AuthStatic, AuthPassthrough:
+	case "", AuthNone, AuthStatic, AuthPassthrough, AuthOAuth:
 	default:
-		ps.add("auth.mode", "unknown mode %q (want %q, %q or %q)", a.Mode, AuthNone, AuthStatic, AuthPassthrough)
+		ps.add("auth.mode", "unknown mode %q (want %q, %q, %q or %q)", a.Mode, AuthNone, AuthStatic, AuthPassthrough, AuthOAuth)
 	}
+	c.validateOAuth(ps)
 	if strings.ContainsAny(a.Realm, "\"\\") || hasControl(a.Realm) {
 		ps.add("auth.realm", "must not contain quotes, backslashes or control characters")
 	}

@@ -88,9 +88,10 @@ func (s *server) tools() []*tool {
 	s.mu.Lock()
 	dynamic := s.dynamicTool
 	s.mu.Unlock()
-	list := make([]*tool, 0, len(suiteTools)+len(extraTools)+1)
+	list := make([]*tool, 0, len(suiteTools)+len(extraTools)+len(tools2026)+1)
 	list = append(list, suiteTools...)
 	list = append(list, extraTools...)
+	list = append(list, tools2026...)
 	if dynamic {
 		list = append(list, dynamicTool)
 	}

@@ -16,6 +16,7 @@ var wantToolNames = []string{
 	"test_reconnection", "test_sampling", "test_elicitation", "test_elicitation_sep1034_defaults",
 	"test_elicitation_sep1330_enums", "json_schema_2020_12_tool",
 	"echo", "add", "slow", "get_env", "crash", "trigger_list_changed", "update_watched_resource", "list_roots",
+	"test_missing_capability", "test_streaming_elicitation", "test_logging_tool", "test_header_param",
 }
 
 type listedTool struct {

@@ -70,6 +70,7 @@ type Gateway struct {
 
 	// Client-facing protection (security.go).
 	auth     bearer.Authenticator
+	oauth    *oauthServer      // auth mode oauth only (oauth.go)
 	limiter  ratelimit.Limiter // nil: no rate limit
 	metrics  *metrics.Registry
 	counters *counters
@@ -94,7 +95,12 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	g.metrics = metrics.NewRegistry()
 	g.counters = newCounters(g.metrics)
 	var err error
-	if g.auth, err = newAuthenticator(cfg); err != nil {
+	if cfg.Auth.Mode == config.AuthOAuth {
+		g.oauth, g.auth, err = newOAuth(cfg, g.log)
+	} else {
+		g.auth, err = newAuthenticator(cfg)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("building client authentication: %w", err)
 	}
 	if g.limiter, err = newLimiter(cfg); err != nil {
@@ -268,6 +274,11 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		}
 	}
 	g.sessions.Close()
+	if g.oauth != nil {
+		if err := g.oauth.close(); err != nil {
+			errs = append(errs, fmt.Errorf("closing the OAuth store: %w", err))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -349,6 +360,9 @@ func (g *Gateway) routes() (http.Handler, error) {
 	mux.Handle("/sse", legacy(g.legacy.Stream()))
 	mux.Handle("/messages", legacy(g.legacy.Messages()))
 	mux.HandleFunc("GET /health", g.health)
+	if g.oauth != nil {
+		g.oauth.mount(mux)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httpkit.WriteJSON(w, r, httpkit.NewError(http.StatusNotFound, "not_found", "No such endpoint. The MCP endpoint is /mcp (GET /sse for 2024-11-05 HTTP+SSE clients)."))
 	})

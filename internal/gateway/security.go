@@ -174,10 +174,13 @@ func (g *Gateway) mcpChain(writeError httpkit.ErrorWriter) (httpkit.Middleware, 
 		guard.Handler,
 		cors.Handler,
 		bearer.Middleware(g.auth, &bearer.MiddlewareOptions{
-			Realm:      cfg.Auth.Realm,
-			WriteError: writeError,
-			Logger:     g.log.With("component", "auth"),
-			Refused:    g.counters.authRefused,
+			Realm:            cfg.Auth.Realm,
+			ResourceMetadata: g.oauthResourceMetadata(),
+			Scope:            g.oauthScope(),
+			RequiredScopes:   g.oauthRequiredScopes(),
+			WriteError:       writeError,
+			Logger:           g.log.With("component", "auth"),
+			Refused:          g.counters.authRefused,
 		}),
 	}
 	if g.limiter != nil {

@@ -131,35 +131,43 @@ func (c *CORS) Allowed(origin string) bool {
 // Access-Control-Allow-Credentials, then passes on.
 func (c *CORS) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		origins := r.Header["Origin"]
-		if len(origins) == 0 {
+		if len(r.Header["Origin"]) == 0 || !c.handle(w, r) {
 			next.ServeHTTP(w, r)
-			return
 		}
-		h := w.Header()
-		h.Add("Vary", "Origin")
-		allowed := len(origins) == 1 && c.Allowed(origins[0])
-		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-			h.Add("Vary", "Access-Control-Request-Method")
-			h.Add("Vary", "Access-Control-Request-Headers")
-			if !allowed || !c.methods[r.Header.Get("Access-Control-Request-Method")] ||
-				!c.headersAllowed(r.Header.Values("Access-Control-Request-Headers")) {
-				c.write(w, r, ErrCORSPreflight)
-				return
-			}
-			c.allow(h, origins[0])
-			h.Set("Access-Control-Allow-Methods", c.allowMethods)
-			h.Set("Access-Control-Allow-Headers", c.allowHeaders)
-			h.Set("Access-Control-Max-Age", c.maxAge)
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		if allowed {
-			c.allow(h, origins[0])
-			h.Set("Access-Control-Expose-Headers", c.exposeHeaders)
-		}
-		next.ServeHTTP(w, r)
 	})
+}
+
+// handle sets the CORS headers of a request with an Origin and reports
+// whether it answered the request (a preflight). It is out of line so that
+// the middleware's stack frame, which long requests (SSE streams) keep
+// under them, stays small.
+//
+//go:noinline
+func (c *CORS) handle(w http.ResponseWriter, r *http.Request) (answered bool) {
+	origins := r.Header["Origin"]
+	h := w.Header()
+	h.Add("Vary", "Origin")
+	allowed := len(origins) == 1 && c.Allowed(origins[0])
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		h.Add("Vary", "Access-Control-Request-Method")
+		h.Add("Vary", "Access-Control-Request-Headers")
+		if !allowed || !c.methods[r.Header.Get("Access-Control-Request-Method")] ||
+			!c.headersAllowed(r.Header.Values("Access-Control-Request-Headers")) {
+			c.write(w, r, ErrCORSPreflight)
+			return true
+		}
+		c.allow(h, origins[0])
+		h.Set("Access-Control-Allow-Methods", c.allowMethods)
+		h.Set("Access-Control-Allow-Headers", c.allowHeaders)
+		h.Set("Access-Control-Max-Age", c.maxAge)
+		w.WriteHeader(http.StatusNoContent)
+		return true
+	}
+	if allowed {
+		c.allow(h, origins[0])
+		h.Set("Access-Control-Expose-Headers", c.exposeHeaders)
+	}
+	return false
 }
 
 func (c *CORS) allow(h http.Header, origin string) {

@@ -112,15 +112,24 @@ func (g *Guard) Check(r *http.Request) error {
 func (g *Guard) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := g.Check(r); err != nil {
-			e := AsError(err)
-			g.log.InfoContext(r.Context(), "request refused by host/origin guard", "code", e.Code,
-				"host", truncate(r.Host), "origin", truncate(r.Header.Get("Origin")),
-				"request_id", RequestIDFromContext(r.Context()))
-			g.write(w, r, e)
+			g.refuse(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// refuse logs and writes a refusal. It is out of line so that the
+// handler's stack frame, which long requests (SSE streams) keep under
+// them, stays small.
+//
+//go:noinline
+func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	e := AsError(err)
+	g.log.InfoContext(r.Context(), "request refused by host/origin guard", "code", e.Code,
+		"host", truncate(r.Host), "origin", truncate(r.Header.Get("Origin")),
+		"request_id", RequestIDFromContext(r.Context()))
+	g.write(w, r, e)
 }
 
 func truncate(s string) string {

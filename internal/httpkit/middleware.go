@@ -18,7 +18,12 @@ func Recover(log *slog.Logger) Middleware {
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			rw := &recorder{ResponseWriter: w}
+			// Inside AccessLog, w is its recorder already: share it rather
+			// than wrap the response twice.
+			rw, ok := w.(*recorder)
+			if !ok {
+				rw = &recorder{ResponseWriter: w}
+			}
 			defer func() {
 				v := recover()
 				if v == nil {
@@ -64,8 +69,7 @@ func AccessLogWith(log *slog.Logger, opts *AccessLogOptions) Middleware {
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			start := time.Now()
-			rw := &recorder{ResponseWriter: w}
+			rw := &recorder{ResponseWriter: w, start: time.Now()}
 			defer func() {
 				v := recover() // a panic passing through (Recover belongs inside)
 				status := rw.status
@@ -83,7 +87,7 @@ func AccessLogWith(log *slog.Logger, opts *AccessLogOptions) Middleware {
 					slog.String("method", r.Method),
 					slog.String("path", r.URL.Path),
 					slog.Int("status", status),
-					slog.Duration("duration", time.Since(start)),
+					slog.Duration("duration", time.Since(rw.start)),
 					slog.Int64("bytes", rw.bytes),
 					slog.String("request_id", RequestIDFromContext(r.Context())))
 				if onResponse != nil {

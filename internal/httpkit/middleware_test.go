@@ -300,3 +300,48 @@ func TestChainOrder(t *testing.T) {
 		t.Errorf("order: got %q, want abc", got)
 	}
 }
+
+func TestRequestIDUnique(t *testing.T) {
+	var ids []string
+	echo := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { ids = append(ids, RequestIDFromContext(r.Context())) })
+	a, b := RequestID(nil)(echo), RequestID(nil)(echo)
+	for range 3 {
+		for _, h := range []http.Handler{a, b} {
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+		}
+	}
+	seen := make(map[string]bool)
+	for _, id := range ids {
+		if !validRequestID(id) || seen[id] {
+			t.Fatalf("IDs %q: %q is malformed or repeated", ids, id)
+		}
+		seen[id] = true
+	}
+}
+
+// BenchmarkRequestID is the middleware's cost per request.
+func BenchmarkRequestID(b *testing.B) {
+	h := RequestID(nil)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	r := httptest.NewRequest("GET", "/", nil)
+	w := httptest.NewRecorder()
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(w, r)
+	}
+}
+
+// BenchmarkChain is the middleware of every request, as the gateway
+// chains it, around a handler that writes and flushes.
+func BenchmarkChain(b *testing.B) {
+	log := slog.New(slog.DiscardHandler)
+	h := Chain(RequestID(nil), AccessLog(log), Recover(log))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusAccepted)
+		_ = http.NewResponseController(w).Flush()
+	}))
+	r := httptest.NewRequest("POST", "/mcp", nil)
+	w := httptest.NewRecorder()
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(w, r)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
+	"strconv"
+	"sync/atomic"
 )
 
 // HeaderRequestID carries the request ID, in requests (when trusted) and in
@@ -32,27 +34,61 @@ func RequestIDFromContext(ctx context.Context) string {
 // (RequestIDFromContext) and in the X-Request-Id response header.
 func RequestID(opts *RequestIDOptions) Middleware {
 	trust := opts != nil && opts.TrustIncoming
+	gen := newRequestIDs()
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			id := ""
-			if trust {
-				if v := r.Header.Get(HeaderRequestID); validRequestID(v) {
-					id = v
-				}
-			}
-			if id == "" {
-				id = newRequestID()
-			}
-			w.Header().Set(HeaderRequestID, id)
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+			next.ServeHTTP(w, withRequestID(w, r, trust, gen))
 		})
 	}
 }
 
-func newRequestID() string {
-	var b [12]byte
+// withRequestID picks the request's ID, sets the response header and
+// returns the request with the ID in its context. It is out of line so
+// that the middleware's stack frame, which long requests (SSE streams)
+// keep under them, stays small.
+//
+//go:noinline
+func withRequestID(w http.ResponseWriter, r *http.Request, trust bool, gen *requestIDs) *http.Request {
+	id := ""
+	if trust {
+		if v := r.Header.Get(HeaderRequestID); validRequestID(v) {
+			id = v
+		}
+	}
+	if id == "" {
+		id = gen.next()
+	}
+	w.Header().Set(HeaderRequestID, id)
+	return r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+}
+
+// requestIDs generates request IDs: a random prefix drawn once, then a
+// counter. They are unique, not secret (logs and responses show them), so
+// one crypto/rand read per middleware replaces one per request.
+type requestIDs struct {
+	prefix [11]byte // 8 random bytes, base64url
+	n      atomic.Uint64
+}
+
+func newRequestIDs() *requestIDs {
+	var b [8]byte
 	rand.Read(b[:]) // never fails (crypto/rand, Go 1.24+)
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	g := &requestIDs{}
+	base64.RawURLEncoding.Encode(g.prefix[:], b[:])
+	return g
+}
+
+// next returns "<prefix>.<counter in base 36>": at most 25 characters of
+// [A-Za-z0-9._-]. It is out of line so that its buffer is not part of the
+// middleware's stack frame, which long requests keep under them.
+//
+//go:noinline
+func (g *requestIDs) next() string {
+	var buf [32]byte
+	b := append(buf[:0], g.prefix[:]...)
+	b = append(b, '.')
+	b = strconv.AppendUint(b, g.n.Add(1), 36)
+	return string(b)
 }
 
 func validRequestID(s string) bool {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net"
 	"net/http"
+	"time"
 )
 
 // recorder wraps a ResponseWriter to learn the status and size of the
@@ -11,8 +12,9 @@ import (
 // finds them through Unwrap).
 type recorder struct {
 	http.ResponseWriter
-	status int   // final status; 0 until written
-	bytes  int64 // body bytes written
+	status int       // final status; 0 until written
+	bytes  int64     // body bytes written
+	start  time.Time // when AccessLog began the request
 }
 
 func (rw *recorder) WriteHeader(code int) {
@@ -35,6 +37,10 @@ func (rw *recorder) Write(p []byte) (int, error) {
 func (rw *recorder) Flush() {
 	if rw.status == 0 {
 		rw.status = http.StatusOK
+	}
+	if f, ok := rw.ResponseWriter.(http.Flusher); ok {
+		f.Flush() // no ResponseController to allocate per flush
+		return
 	}
 	_ = http.NewResponseController(rw.ResponseWriter).Flush()
 }

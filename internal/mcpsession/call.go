@@ -21,6 +21,16 @@ type callContext struct {
 
 func (c callContext) Value(key any) any { return c.values.Value(key) }
 
+// AfterFunc arranges for f to run once the session's context is done, the
+// way context.AfterFunc does. Contexts derived from a callContext
+// (WithTimeout, WithCancel) find it through this method and register with
+// the session's context instead of starting a goroutine each: Value
+// answers from the request's context, so the context package cannot see
+// that the session's cancelCtx is the parent.
+func (c callContext) AfterFunc(f func()) (stop func() bool) {
+	return context.AfterFunc(c.Context, f)
+}
+
 // CallContext returns the context for the calls of one HTTP request in ls:
 // values from the request's context, lifetime from the session.
 func CallContext(ls *Live, request context.Context) context.Context {

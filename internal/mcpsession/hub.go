@@ -122,6 +122,9 @@ type Hub struct {
 	live    map[string]*Live
 	retired map[string]Sent // what ended sessions sent, by transport
 
+	work    chan func()    // hands tasks to idle workers (Go); unbuffered
+	workers sync.WaitGroup // worker goroutines started by Go
+
 	actMu   sync.Mutex    // guards the fields below
 	closing bool          // Shutdown has begun: no new calls or streams
 	active  int           // calls and stream writers counted by Enter
@@ -153,6 +156,7 @@ func New(core Core, sessions *session.Manager, events eventlog.Log, opts *Option
 		closingCtx: closing, closeNow: closeNow,
 		live:    make(map[string]*Live),
 		retired: make(map[string]Sent),
+		work:    make(chan func()),
 	}
 }
 
@@ -262,5 +266,6 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 			h.core.Detach(id)
 		}
 	}
+	h.workers.Wait() // idle workers exit once closing; busy ones have left (WaitIdle)
 	return err
 }

@@ -166,7 +166,7 @@ func (h *Hub) Resolve(ctx context.Context, id string, p principal.Principal, tra
 	if s.Principal.Key() != p.Key() {
 		return nil, ErrForbidden
 	}
-	if err := h.sessions.Touch(ctx, s.ID); err != nil && !errors.Is(err, session.ErrNotFound) {
+	if err := h.sessions.MarkUsed(ctx, s); err != nil && !errors.Is(err, session.ErrNotFound) {
 		h.log.Warn("touching session", "session", session.Short(s.ID), "err", err)
 	}
 	return s, nil

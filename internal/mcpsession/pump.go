@@ -11,29 +11,11 @@ import (
 // readBatch is the most events written between two flushes.
 const readBatch = 64
 
-// errHeartbeat reports that a stream stayed silent for a heartbeat interval.
-var errHeartbeat = errors.New("heartbeat due")
-
 // PumpOptions says how Pump frames a stream.
 type PumpOptions struct {
 	// IDs gives every event an "id: <stream>.<seq>" field (Streamable HTTP,
 	// [T §Resumability] 1). Zero means events without IDs (2024-11-05).
 	IDs bool
-}
-
-// wait waits for an event after seq on the stream, for at most one
-// heartbeat interval (errHeartbeat).
-func (h *Hub) wait(ctx context.Context, sessionID, stream string, after uint64) error {
-	if h.opts.Heartbeat < 0 {
-		return h.events.Wait(ctx, sessionID, stream, after)
-	}
-	wctx, cancel := context.WithTimeout(ctx, h.opts.Heartbeat)
-	err := h.events.Wait(wctx, sessionID, stream, after)
-	cancel()
-	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-		return errHeartbeat
-	}
-	return err
 }
 
 // Pump writes the stream's events after seq to w as "message" events until
@@ -44,32 +26,85 @@ func (h *Hub) wait(ctx context.Context, sessionID, stream string, after uint64) 
 // touched). What it writes is counted in ls's stats. It returns the last
 // sequence written.
 func (h *Hub) Pump(ctx context.Context, w *sse.Writer, ls *Live, stream string, after uint64, opts PumpOptions) (uint64, error) {
-	var id []byte // scratch for event IDs
+	p := h.newPump(ctx, w, ls, stream, after, opts)
+	defer p.release()
 	for {
-		n, last, complete, err := h.write(ctx, w, ls, stream, after, opts, &id)
-		after = last
+		n, complete, err := p.write()
 		if err != nil || complete {
-			return after, err
+			return p.after, err
 		}
 		if n == readBatch {
 			continue
 		}
-		switch err := h.wait(ctx, ls.id, stream, after); {
-		case err == nil:
-		case errors.Is(err, errHeartbeat):
-			before := w.Written()
-			w.Comment("ping")
-			err := w.Flush()
-			ls.CountSent(0, w.Written()-before)
-			if err != nil {
-				return after, err
+		// The wait, in this frame rather than a call's: see pump.
+		if p.hb == nil {
+			err = h.events.Wait(ctx, ls.id, stream, p.after)
+		} else {
+			p.hb.arm()
+			err = h.events.Wait(p.hb, ls.id, stream, p.after)
+			p.hb.disarm()
+			if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+				// Silence for a heartbeat interval: a ping.
+				err = h.ping(ctx, w, ls)
 			}
-			// A client listening is a client using its session.
-			_ = h.sessions.Touch(ctx, ls.id)
-		default:
-			return after, err
+		}
+		if err != nil {
+			return p.after, err
 		}
 	}
+}
+
+//go:noinline
+func (h *Hub) newPump(ctx context.Context, w *sse.Writer, ls *Live, stream string, after uint64, opts PumpOptions) *pump {
+	p := &pump{h: h, ctx: ctx, w: w, ls: ls, stream: stream, after: after, opts: opts}
+	if h.opts.Heartbeat >= 0 {
+		p.hb = newHeartbeatContext(ctx, h.opts.Heartbeat)
+	}
+	return p
+}
+
+func (p *pump) release() {
+	if p.hb != nil {
+		p.hb.release()
+	}
+}
+
+// pump is the state of one Pump. The loop keeps it on the heap and its own
+// stack frame small: an idle stream parks its goroutine in the loop for as
+// long as it lasts, and a shallow stack lets the runtime shrink it.
+type pump struct {
+	h      *Hub
+	ctx    context.Context
+	w      *sse.Writer
+	ls     *Live
+	stream string
+	after  uint64 // the last sequence written
+	opts   PumpOptions
+	id     []byte            // scratch for event IDs
+	hb     *heartbeatContext // nil: no heartbeats
+}
+
+// write writes one batch (Hub.write).
+func (p *pump) write() (n int, complete bool, err error) {
+	n, p.after, complete, err = p.h.write(p.ctx, p.w, p.ls, p.stream, p.after, p.opts, &p.id)
+	return n, complete, err
+}
+
+// ping writes a heartbeat. It is out of line, like everything but the
+// wait, so that Pump's stack frame, which an idle stream keeps, stays small.
+//
+//go:noinline
+func (h *Hub) ping(ctx context.Context, w *sse.Writer, ls *Live) error {
+	before := w.Written()
+	w.Comment("ping")
+	err := w.Flush()
+	ls.CountSent(0, w.Written()-before)
+	if err != nil {
+		return err
+	}
+	// A client listening is a client using its session.
+	_ = h.sessions.Touch(ctx, ls.id)
+	return nil
 }
 
 // Drain writes what the stream holds after seq, without waiting for more.

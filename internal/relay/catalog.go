@@ -35,7 +35,8 @@ type catalog struct {
 	toolsResult, promptsResult, resourcesResult, templatesResult json.RawMessage
 
 	tools     map[string]route
-	readOnly  map[string]bool // exposed tool name → annotations.readOnlyHint
+	readOnly  map[string]bool            // exposed tool name → annotations.readOnlyHint
+	headers   map[string][]headerBinding // exposed tool name → x-mcp-header bindings (stateless.go)
 	prompts   map[string]route
 	resources map[string]string // uri → upstream
 	templates []templateRoute
@@ -49,6 +50,7 @@ func emptyCatalog() *catalog {
 		templatesResult: json.RawMessage(`{"resourceTemplates":[]}`),
 		tools:           map[string]route{},
 		readOnly:        map[string]bool{},
+		headers:         map[string][]headerBinding{},
 		prompts:         map[string]route{},
 		resources:       map[string]string{},
 	}
@@ -216,6 +218,9 @@ func (r *Relay) buildCatalogLocked(userKey string) *catalog {
 				}
 				c.tools[exposed] = route{upstream: name, name: orig}
 				c.readOnly[exposed] = readOnlyHint(item)
+				if b := headerBindings(item); b != nil {
+					c.headers[exposed] = b
+				}
 				tools = append(tools, out)
 			}
 		}

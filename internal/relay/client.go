@@ -29,6 +29,14 @@ type Client struct {
 	Capabilities ClientCapabilities
 	// ClientInfo is the client's clientInfo, raw.
 	ClientInfo json.RawMessage
+	// Stateless marks a 2026-07-28 client (docs/protocol-eras.md): no
+	// session, one request. HandleRequest then serves only the stateless
+	// methods and shapes results and errors for that era. SessionID must
+	// still be unique per request (it keys calls in flight).
+	Stateless bool
+	// ParamHeaders are a stateless request's Mcp-Param-* headers, raw, by
+	// the lower-cased part after the prefix; nil when it sent none.
+	ParamHeaders map[string]string
 	// Standalone carries messages that relate to no client request:
 	// list_changed, resource updates, and server→client requests or logging
 	// that cannot be tied to a request. Nil means the session has nowhere to

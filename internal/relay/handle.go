@@ -43,6 +43,9 @@ type call struct {
 // before it returns. It returns nil when the client cancelled the request:
 // then no response is due ([C]: the receiver should not respond).
 func (r *Relay) HandleRequest(ctx context.Context, c *Client, msg *jsonrpc.Message, out Stream) *jsonrpc.Message {
+	if c.Stateless {
+		return r.handleStateless(ctx, c, msg, out)
+	}
 	result, rpcErr := r.dispatch(ctx, c, msg, out)
 	switch {
 	case rpcErr == errNoResponse:

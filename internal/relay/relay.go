@@ -76,7 +76,8 @@ type Relay struct {
 
 	nextID atomic.Int64 // ids of gateway-made requests and progress tokens
 
-	initCache atomic.Pointer[initCache] // encoded InitializeResults
+	initCache atomic.Pointer[initCache]     // encoded InitializeResults
+	discover  atomic.Pointer[discoverEntry] // encoded DiscoverResult (stateless.go)
 
 	mu sync.Mutex // guards the fields below
 	// clients are the attached client sessions by session ID.

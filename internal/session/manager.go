@@ -173,6 +173,27 @@ func (m *Manager) Touch(ctx context.Context, id string) error {
 	return nil
 }
 
+// touchGranularity is the most a session's LastActive may lag behind its
+// last use with MarkUsed: a sixty-fourth of the idle timeout, at most one
+// second, so that an idle expiry cannot tell the difference.
+func (m *Manager) touchGranularity() time.Duration {
+	if m.cfg.IdleTimeout <= 0 {
+		return time.Second
+	}
+	return min(m.cfg.IdleTimeout/64, time.Second)
+}
+
+// MarkUsed marks s, as just returned by Get, active now, unless its
+// LastActive is already that recent within a small granularity (see
+// touchGranularity): a busy session writes its store at most about once a
+// second instead of on every request.
+func (m *Manager) MarkUsed(ctx context.Context, s *Session) error {
+	if time.Since(s.LastActive) < m.touchGranularity() {
+		return nil
+	}
+	return m.Touch(ctx, s.ID)
+}
+
 // Delete removes the session (a client DELETE, or shutdown of its owner).
 // OnExpire is not called: the caller ends the session itself.
 func (m *Manager) Delete(ctx context.Context, id string) error {

@@ -251,3 +251,50 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+func TestManagerMarkUsed(t *testing.T) {
+	tests := []struct {
+		name      string
+		idle      time.Duration
+		since     time.Duration // from the last write of LastActive to MarkUsed
+		wantTouch bool
+	}{
+		{"busy session, within a second", time.Hour, 500 * time.Millisecond, false},
+		{"after a second", time.Hour, 1001 * time.Millisecond, true},
+		{"short idle timeout: a sixty-fourth of it", 64 * time.Millisecond, 2 * time.Millisecond, true},
+		{"short idle timeout, within the granularity", 64 * time.Second, 900 * time.Millisecond, false},
+		{"no idle expiry", -1, 2 * time.Second, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				m := session.NewManager(session.NewMemoryStore(), session.Config{IdleTimeout: tt.idle, SweepInterval: time.Hour})
+				defer m.Close()
+				ctx := context.Background()
+				created, err := m.Create(ctx, session.Session{Principal: alice})
+				if err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(tt.since)
+				s, err := m.Get(ctx, created.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := m.MarkUsed(ctx, s); err != nil {
+					t.Fatal(err)
+				}
+				got, err := m.Get(ctx, created.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := created.LastActive
+				if tt.wantTouch {
+					want = created.LastActive.Add(tt.since)
+				}
+				if !got.LastActive.Equal(want) {
+					t.Errorf("LastActive: got %v after creation, want %v", got.LastActive.Sub(created.LastActive), want.Sub(created.LastActive))
+				}
+			})
+		})
+	}
+}

@@ -36,6 +36,38 @@ func BenchmarkLookup(b *testing.B) {
 	})
 }
 
+// BenchmarkLookupMarkUsed is BenchmarkLookup as the transports now do it:
+// MarkUsed writes the store only when LastActive is older than its
+// granularity, so a busy session is read, not written.
+func BenchmarkLookupMarkUsed(b *testing.B) {
+	ctx := context.Background()
+	m := NewManager(NewMemoryStore(), Config{MaxSessions: 20000})
+	b.Cleanup(m.Close)
+	ids := make([]string, 10000)
+	for i := range ids {
+		s, err := m.Create(ctx, Session{ProtocolVersion: "2025-11-25", Transport: "streamable"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = s.ID
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			id := ids[i%len(ids)]
+			i += 7919 // a prime: spread over the map
+			s, err := m.Get(ctx, id)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := m.MarkUsed(ctx, s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
 // BenchmarkCreateDelete is the session work of a churning client: one
 // session created and deleted per tool call.
 func BenchmarkCreateDelete(b *testing.B) {

@@ -8,9 +8,11 @@
 package sse
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -59,14 +61,18 @@ func AppendEvent(dst []byte, id []byte, name string, retry time.Duration, data [
 	return append(dst, '\n')
 }
 
-// lineEnd returns the index of the first CR or LF in b, or -1.
+// lineEnd returns the index of the first CR or LF in b, or -1. Two
+// bytes.IndexByte scans run at memory speed where a loop over the bytes
+// does not; JSON data has neither, so both usually scan it all.
 func lineEnd(b []byte) int {
-	for i, c := range b {
-		if c == '\n' || c == '\r' {
-			return i
-		}
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return bytes.IndexByte(b, '\r')
 	}
-	return -1
+	if j := bytes.IndexByte(b[:i], '\r'); j >= 0 {
+		return j
+	}
+	return i
 }
 
 func appendField(dst, v []byte) []byte {
@@ -93,14 +99,25 @@ const DefaultWriteTimeout = 30 * time.Second
 // Writer writes an SSE response: events are buffered, then Flush writes and
 // flushes them together. After the first write error every call is a no-op
 // and Flush returns that error. Call End when the stream is over.
+//
+// The buffer is taken from a pool by the first event after a Flush and
+// returned by the Flush, so an idle stream holds none.
 type Writer struct {
-	w       http.ResponseWriter
-	rc      *http.ResponseController
-	timeout time.Duration
-	buf     []byte
-	written int64 // bytes written to the connection so far
-	err     error
+	w        http.ResponseWriter
+	rc       *http.ResponseController
+	timeout  time.Duration
+	deadline time.Time // the write deadline last set; zero: none
+	buf      *[]byte   // pending bytes; nil when nothing is pending
+	written  int64     // bytes written to the connection so far
+	err      error
 }
+
+// bufPool holds the buffers of Writers between flushes.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// maxPooled is the largest buffer returned to the pool: one that grew for a
+// large event is left to the garbage collector.
+const maxPooled = 64 << 10
 
 // Start sends the headers of an SSE response: Content-Type
 // text/event-stream ([T §Sending Messages] 5), Cache-Control no-cache so
@@ -120,41 +137,74 @@ func Start(w http.ResponseWriter, writeTimeout time.Duration) *Writer {
 	if writeTimeout == 0 {
 		writeTimeout = DefaultWriteTimeout
 	}
-	return &Writer{w: w, rc: http.NewResponseController(w), timeout: writeTimeout, buf: make([]byte, 0, 1024)}
+	return &Writer{w: w, rc: http.NewResponseController(w), timeout: writeTimeout}
+}
+
+// pending returns the buffer of pending bytes, taking one from the pool if
+// there is none, or nil after a write error.
+func (s *Writer) pending() *[]byte {
+	if s.err != nil {
+		return nil
+	}
+	if s.buf == nil {
+		s.buf = bufPool.Get().(*[]byte)
+	}
+	return s.buf
 }
 
 // Event buffers an event (see AppendEvent).
 func (s *Writer) Event(id []byte, name string, data []byte) {
-	s.buf = AppendEvent(s.buf, id, name, 0, data)
+	if b := s.pending(); b != nil {
+		*b = AppendEvent(*b, id, name, 0, data)
+	}
 }
 
 // Prime buffers a priming event: an event ID with empty data, and the retry
 // interval the client must wait before reconnecting
 // ([T §Sending Messages] 6, 2025-11-25).
 func (s *Writer) Prime(id []byte, retry time.Duration) {
-	s.buf = AppendEvent(s.buf, id, "", retry, nil)
+	if b := s.pending(); b != nil {
+		*b = AppendEvent(*b, id, "", retry, nil)
+	}
 }
 
 // Comment buffers a comment (a heartbeat).
-func (s *Writer) Comment(text string) { s.buf = AppendComment(s.buf, text) }
+func (s *Writer) Comment(text string) {
+	if b := s.pending(); b != nil {
+		*b = AppendComment(*b, text)
+	}
+}
+
+// Err returns the first write error, or nil.
+func (s *Writer) Err() error { return s.err }
 
 // Written returns how many bytes have been written to the connection.
 func (s *Writer) Written() int64 { return s.written }
 
 // Flush writes what is buffered and flushes the connection, within the
-// write timeout.
+// write timeout. The deadline is moved only when an eighth of the timeout
+// has passed since it was last set, so that a busy stream does not reset
+// the connection's timer on every flush: each flush gets between 7/8 of
+// the timeout and all of it.
 func (s *Writer) Flush() error {
 	if s.err != nil {
 		return s.err
 	}
 	if s.timeout > 0 {
-		s.deadline(time.Now().Add(s.timeout))
+		if now := time.Now(); s.deadline.IsZero() || s.deadline.Sub(now) < s.timeout-s.timeout/8 {
+			s.setDeadline(now.Add(s.timeout))
+		}
 	}
-	if len(s.buf) > 0 {
+	if s.buf != nil {
+		b := s.buf
+		s.buf = nil
 		var n int
-		n, s.err = s.w.Write(s.buf)
+		n, s.err = s.w.Write(*b)
 		s.written += int64(n)
-		s.buf = s.buf[:0]
+		if cap(*b) <= maxPooled {
+			*b = (*b)[:0]
+			bufPool.Put(b)
+		}
 		if s.err != nil {
 			return s.err
 		}
@@ -167,14 +217,21 @@ func (s *Writer) Flush() error {
 
 // End clears the write deadline, so that a connection reused for another
 // request does not inherit it (net/http resets it only when the server has
-// a WriteTimeout). The stream must not be written after End.
+// a WriteTimeout), and returns the buffer of anything left unflushed. The
+// stream must not be written after End.
 func (s *Writer) End() {
-	if s.timeout > 0 {
-		s.deadline(time.Time{})
+	if s.buf != nil {
+		*s.buf = (*s.buf)[:0]
+		bufPool.Put(s.buf)
+		s.buf = nil
+	}
+	if s.timeout > 0 && !s.deadline.IsZero() {
+		s.setDeadline(time.Time{})
 	}
 }
 
-func (s *Writer) deadline(t time.Time) {
+func (s *Writer) setDeadline(t time.Time) {
+	s.deadline = t
 	if err := s.rc.SetWriteDeadline(t); err != nil && !errors.Is(err, http.ErrNotSupported) && s.err == nil {
 		s.err = err
 	}

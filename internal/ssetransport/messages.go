@@ -111,11 +111,11 @@ func (h *Handler) messages(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if requests > 0 {
-		// One goroutine runs the POST's requests; the hub counts it (Enter
-		// above), so Shutdown waits for it, and the session's end cancels
-		// its calls.
+		// One of the hub's worker goroutines runs the POST's requests; the
+		// hub counts them (Enter above), so Shutdown waits for them, and
+		// the session's end cancels its calls.
 		ctx := mcpsession.CallContext(ls, r.Context())
-		go h.serveCalls(ctx, ls, msgs)
+		h.hub.Go(func() { h.serveCalls(ctx, ls, msgs) })
 	}
 	w.WriteHeader(http.StatusAccepted)
 }

@@ -14,27 +14,58 @@ import (
 // get opens an SSE stream: the session's standalone stream, or, with
 // Last-Event-ID, the rest of the stream that event belongs to
 // ([T §Listening for Messages], §Resumability).
+//
+// The stream is written from a small stack frame (serve), with the
+// request's checks in their own call (openGet): an idle stream parks its
+// connection's goroutine for as long as it lasts, and a shallow stack lets
+// the runtime shrink that goroutine's stack (the larger part of what an
+// idle stream costs).
 func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
+	s := h.openGet(w, r)
+	if s == nil {
+		return
+	}
+	defer s.close()
+	s.serve()
+}
+
+// getStream is the state of one GET stream.
+type getStream struct {
+	h      *Handler
+	w      http.ResponseWriter
+	ls     *mcpsession.Live
+	stream string
+	after  uint64
+	ctx    context.Context // ends with the request, the session, a takeover, or (standalone) shutdown
+	cancel context.CancelFunc
+	conn   *mcpsession.Conn
+	stops  [2]func() bool // the AfterFuncs that tie ctx to the session and to shutdown
+}
+
+// openGet checks the request and attaches the stream's connection; on
+// failure it writes the error, releases what it took and returns nil.
+//
+//go:noinline
+func (h *Handler) openGet(w http.ResponseWriter, r *http.Request) *getStream {
 	// [T §Listening for Messages] 2: Accept MUST list text/event-stream.
 	if _, sse := mcpsession.Accepts(r.Header["Accept"]); !sse {
 		h.fail(w, r, errNotAcceptableGET)
-		return
+		return nil
 	}
 	version, ok := mcpsession.VersionHeader(r)
 	if !ok {
 		h.fail(w, r, errVersion)
-		return
+		return nil
 	}
 	s, herr := h.resolve(r, version)
 	if herr != nil {
 		h.fail(w, r, herr)
-		return
+		return nil
 	}
 	if !h.hub.Enter(false) {
 		h.fail(w, r, errShuttingDown)
-		return
+		return nil
 	}
-	defer h.hub.Leave()
 	ls := h.hub.Lookup(r.Context(), s)
 
 	stream, after, resume := mcpsession.StandaloneStream, uint64(0), false
@@ -44,70 +75,101 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 		// its stream, and only this session's streams are looked up.
 		if len(ids) != 1 {
 			h.fail(w, r, errLastEventID)
-			return
+			h.hub.Leave()
+			return nil
 		}
 		var err error
 		if stream, after, err = eventlog.ParseEventID(ids[0]); err != nil {
 			h.fail(w, r, errLastEventID)
-			return
+			h.hub.Leave()
+			return nil
 		}
 		info, err := h.events.Stat(r.Context(), ls.ID(), stream)
 		if err != nil || after > info.Last || after+1 < info.First {
 			if err != nil && !errors.Is(err, eventlog.ErrNotFound) {
 				h.failErr(w, r, err)
-				return
+			} else {
+				h.fail(w, r, errLastEventID)
 			}
-			h.fail(w, r, errLastEventID)
-			return
+			h.hub.Leave()
+			return nil
 		}
 		resume = true
 	}
-	standalone := stream == mcpsession.StandaloneStream
 
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	c := mcpsession.NewConn(cancel)
+	g := &getStream{h: h, w: w, ls: ls, stream: stream, after: after}
+	g.ctx, g.cancel = context.WithCancel(r.Context())
+	g.conn = mcpsession.NewConn(g.cancel)
 	// One connection per stream. A plain second GET conflicts; a
 	// resumption takes the stream over.
-	if err := ls.Attach(ctx, stream, c, resume); err != nil {
-		c.Close()
+	if err := ls.Attach(g.ctx, stream, g.conn, resume); err != nil {
+		g.conn.Close()
 		if errors.Is(err, errConflict) {
 			h.fail(w, r, errConflict)
 		}
-		return
+		g.cancel()
+		h.hub.Leave()
+		return nil
 	}
-	defer func() {
-		ls.Detach(stream, c)
-		c.Close()
-	}()
-	defer context.AfterFunc(ls.Context(), cancel)()
-	if standalone {
-		defer context.AfterFunc(h.hub.Closing(), cancel)()
+	g.stops[0] = context.AfterFunc(ls.Context(), g.cancel)
+	if stream == mcpsession.StandaloneStream {
+		g.stops[1] = context.AfterFunc(h.hub.Closing(), g.cancel)
 	}
 	if !resume {
 		// Start after what earlier GET connections were given.
-		info, err := h.events.Stat(ctx, ls.ID(), stream)
+		info, err := h.events.Stat(g.ctx, ls.ID(), stream)
 		switch {
 		case errors.Is(err, eventlog.ErrNotFound) && ls.Context().Err() != nil:
 			h.fail(w, r, errSessionNotFound) // the session ended meanwhile
-			return
+			g.close()
+			return nil
 		case err != nil:
 			h.failErr(w, r, err)
-			return
+			g.close()
+			return nil
 		}
-		after = info.Delivered
+		g.after = info.Delivered
 	}
+	return g
+}
 
-	sw := sse.Start(w, h.hub.WriteTimeout())
+// serve writes the priming event, then the stream's events.
+func (g *getStream) serve() {
+	sw := g.start()
 	defer sw.End()
-	if mcp.SendsPriming(ls.Version()) {
-		// [T §Sending Messages] 6, [T §Listening for Messages] 4
-		sw.Prime(eventlog.AppendEventID(nil, stream, after), h.opts.Retry)
-	}
-	if h.flush(sw, ls) != nil {
+	if sw.Err() != nil {
 		return
 	}
-	_, _ = h.hub.Pump(ctx, sw, ls, stream, after, mcpsession.PumpOptions{IDs: true})
+	_, _ = g.h.hub.Pump(g.ctx, sw, g.ls, g.stream, g.after, mcpsession.PumpOptions{IDs: true})
+}
+
+// start sends the headers and the priming event.
+//
+//go:noinline
+func (g *getStream) start() *sse.Writer {
+	sw := sse.Start(g.w, g.h.hub.WriteTimeout())
+	if mcp.SendsPriming(g.ls.Version()) {
+		// [T §Sending Messages] 6, [T §Listening for Messages] 4
+		sw.Prime(eventlog.AppendEventID(nil, g.stream, g.after), g.h.opts.Retry)
+	}
+	_ = g.h.flush(sw, g.ls) // an error stays in sw
+	return sw
+}
+
+// close releases the stream, in the order the handler's defers did: the
+// AfterFuncs, the connection, the context, the hub's count.
+//
+//go:noinline
+func (g *getStream) close() {
+	for _, stop := range [2]func() bool{g.stops[1], g.stops[0]} {
+		if stop != nil {
+			stop()
+		}
+	}
+	g.ls.Detach(g.stream, g.conn)
+	g.conn.Close()
+	g.cancel()
+	g.h.hub.Leave()
 }
 
 // delete ends the session ([T §Session Management] 5); later requests with

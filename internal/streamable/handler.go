@@ -82,10 +82,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodPost:
 		h.post(w, r)
-	case http.MethodGet:
-		h.get(w, r)
-	case http.MethodDelete:
-		h.delete(w, r)
+	case http.MethodGet, http.MethodDelete:
+		// [SH26 §Earlier Streamable HTTP Revisions]: without a session
+		// there is nothing to GET or DELETE (2026-07-28 has no standalone
+		// stream and no sessions); 2025-11-25 allows 405 for GET as well.
+		if _, present, ok := sessionHeader(r); ok && !present {
+			w.Header().Set("Allow", "POST")
+			h.fail(w, r, errMethod)
+			return
+		}
+		if r.Method == http.MethodGet {
+			h.get(w, r)
+		} else {
+			h.delete(w, r)
+		}
 	default:
 		w.Header().Set("Allow", "GET, POST, DELETE")
 		h.fail(w, r, errMethod)

@@ -27,6 +27,12 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, errContentType)
 		return
 	}
+	// docs/protocol-eras.md §3: a version header outside the session era
+	// selects the stateless path (2026-07-28).
+	if statelessByHeader(r) {
+		h.stateless(w, r, nil)
+		return
+	}
 	version, ok := mcpsession.VersionHeader(r)
 	if !ok {
 		h.fail(w, r, errVersion)
@@ -131,6 +137,10 @@ func (h *Handler) initialize(w http.ResponseWriter, r *http.Request, body []byte
 		return
 	}
 	m := msgs[0]
+	if m.Method != mcp.MethodInitialize && hasModernMeta(m.Params) {
+		h.stateless(w, r, body) // docs/protocol-eras.md §3: fails the header checks
+		return
+	}
 	if m.Method != mcp.MethodInitialize || m.Kind() != jsonrpc.KindRequest {
 		h.fail(w, r, errSessionMissing)
 		return

@@ -112,7 +112,10 @@ func TestPOSTErrors(t *testing.T) {
 		{name: "batch without session", req: req{user: "alice", body: `[` + echo + `]`}, wantStatus: 400},
 
 		// Protocol version header ([T §Protocol Version Header]).
-		{name: "unsupported version header", req: req{session: "$", user: "alice", version: "2024-01-01", body: echo}, wantStatus: 400, wantErrCode: codeInvalid},
+		// A version outside the session era takes the stateless path
+		// (docs/protocol-eras.md §3), which answers 400 with the request's
+		// id; TestStatelessRules checks its codes.
+		{name: "unsupported version header", req: req{session: "$", user: "alice", version: "2024-01-01", body: echo}, wantStatus: 400},
 		{name: "other supported version: tolerated", req: req{session: "$", user: "alice", version: mcp.Version20250326, body: echo}, wantStatus: 200},
 		{name: "negotiated version governs: no batch", req: req{session: "$", user: "alice", version: mcp.Version20250326, body: `[` + echo + `]`}, wantStatus: 400},
 		{name: "matching version", req: req{session: "$", user: "alice", version: v, body: echo}, wantStatus: 200},
@@ -122,7 +125,7 @@ func TestPOSTErrors(t *testing.T) {
 		{name: "PUT", req: req{method: "PUT", session: "$", user: "alice", body: echo}, wantStatus: 405, wantErrCode: codeInvalid,
 			wantHeader: map[string]string{"Allow": "GET, POST, DELETE"}},
 		{name: "DELETE by another principal", req: req{method: "DELETE", session: "$", user: "mallory"}, wantStatus: 403},
-		{name: "DELETE without session", req: req{method: "DELETE", user: "alice"}, wantStatus: 400},
+		{name: "DELETE without session", req: req{method: "DELETE", user: "alice"}, wantStatus: 405},
 		{name: "session still alive", req: req{session: "$", user: "alice", body: echo}, wantStatus: 200},
 	})
 }
@@ -133,7 +136,7 @@ func TestGETErrors(t *testing.T) {
 	e.run([]step{
 		{name: "initialize", req: req{body: initBody(mcp.Version20251125), user: "alice"}, wantStatus: 200, wantSession: true},
 		{name: "Accept json only", req: req{method: "GET", session: "$", user: "alice", accept: "application/json"}, wantStatus: 406, wantErrCode: codeInvalid},
-		{name: "no session", req: req{method: "GET", user: "alice"}, wantStatus: 400, wantErrCode: codeInvalid},
+		{name: "no session", req: req{method: "GET", user: "alice"}, wantStatus: 405, wantErrCode: codeInvalid},
 		{name: "unknown session", req: req{method: "GET", session: "nope", user: "alice"}, wantStatus: 404},
 		{name: "another principal", req: req{method: "GET", session: "$", user: "bob"}, wantStatus: 403},
 		{name: "bad version", req: req{method: "GET", session: "$", user: "alice", version: "x"}, wantStatus: 400},

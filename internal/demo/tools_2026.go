@@ -1,0 +1,69 @@
+package demo
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/mcpgate/mcpgate/internal/mcp"
+)
+
+// tools2026 are the diagnostic tools the 2026-07-28 conformance scenarios
+// call (docs/protocol-eras.md §5, §6). This server is session-era: the
+// gateway translates for 2026-07-28 clients, so these tools behave as a
+// session-era server would and the checks exercise the gateway's
+// translation (-32021 for an undeclared capability, no server→client
+// request on a stateless stream, no log without a per-request logLevel).
+var tools2026 = []*tool{
+	{name: "test_missing_capability", description: "Needs the client's sampling capability: asks for one sampling/createMessage",
+		inputSchema: emptyObjectSchema, run: runMissingCapability},
+	{name: "test_streaming_elicitation", description: "Logs a message, then asks the client for input with elicitation/create",
+		inputSchema: emptyObjectSchema, run: runStreamingElicitation},
+	{name: "test_logging_tool", description: "Logs three messages (info) while it runs",
+		inputSchema: emptyObjectSchema, run: runWithLogging},
+	{name: "test_header_param", description: "Echoes its region argument, which clients mirror in the Mcp-Param-Region header",
+		inputSchema: json.RawMessage(`{"type":"object","properties":{"region":{"type":"string",` +
+			`"description":"A region name","x-mcp-header":"Region"}},"required":["region"]}`),
+		run: runHeaderParam},
+}
+
+func runMissingCapability(ctx context.Context, s *server, _ *request, _ json.RawMessage) *toolResult {
+	params := map[string]any{
+		"messages":  []any{map[string]any{"role": "user", "content": textContent("Say hello")}},
+		"maxTokens": 20,
+	}
+	raw, err := s.requestClient(ctx, mcp.MethodSamplingCreateMessage, params)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return errorResult("Sampling not supported or error: " + errText(err))
+	}
+	return textResult("LLM response: " + samplingText(raw))
+}
+
+// runStreamingElicitation answers with a result even when the elicitation
+// is refused: the scenario inspects the response stream, not the answer.
+func runStreamingElicitation(ctx context.Context, s *server, _ *request, _ json.RawMessage) *toolResult {
+	s.logMessage("info", "Starting streaming elicitation")
+	action, content, res := s.elicit(ctx, "What is your name?", elicitationSchema)
+	switch {
+	case ctx.Err() != nil:
+		return nil
+	case res != nil:
+		return textResult("Elicitation unavailable; continuing without it")
+	}
+	return textResult("Elicitation completed: action=" + action + ", content=" + content)
+}
+
+func runHeaderParam(_ context.Context, _ *server, _ *request, args json.RawMessage) *toolResult {
+	var a struct {
+		Region *string `json:"region"`
+	}
+	if res := decodeArgs(args, &a); res != nil {
+		return res
+	}
+	if a.Region == nil {
+		return errorResult("Invalid arguments: region is required")
+	}
+	return textResult("region: " + *a.Region)
+}
