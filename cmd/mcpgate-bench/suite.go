@@ -22,7 +22,7 @@ type suiteOptions struct {
 	passes      int           // interleaved passes; figures are their mean
 	concurrency int           // workers of the throughput and churn runs
 	idleStreams int           // streams held by the idle runs; 0 skips them
-	everything  []string      // the server-everything command; nil skips its rows
+	everything  []string      // the server-everything command; empty skips its rows
 	keep        bool          // keep the work directory (configs and logs)
 	idleCapped  string        // why idleStreams is below what was asked, if it is
 }
@@ -138,7 +138,7 @@ func runSuite(ctx context.Context, o suiteOptions, stdout, progress io.Writer) e
 	defer gwDemo.stop()
 	var gwEverything *child
 	everythingNA := "n/a (server-everything not installed: run scripts/interop-setup.sh)"
-	if o.everything != nil {
+	if len(o.everything) > 0 {
 		if gwEverything, err = startGateway(ctx, o.mcpgate, dir, "mcpgate-everything", o.everything); err != nil {
 			fmt.Fprintf(progress, "warning: %v\n", err)
 			everythingNA = "n/a (mcpgate could not start server-everything)"
