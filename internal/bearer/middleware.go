@@ -94,48 +94,76 @@ func Middleware(a Authenticator, opts *MiddlewareOptions) httpkit.Middleware {
 	source, _ := a.(CredentialSource)
 	challengeScope := challenge(o.Realm, "insufficient_scope", o.ResourceMetadata, strings.Join(o.RequiredScopes, " "))
 
+	m := &middleware{a: a, o: o, log: log, source: source,
+		missing: missing, invalid: invalid, malformed: malformed,
+		challengeMissing: challengeMissing, challengeInvalid: challengeInvalid,
+		challengeMalformed: challengeMalformed, challengeScope: challengeScope}
 	return func(next http.Handler) http.Handler {
+		// The handler's own frame stays small: SSE streams park under it
+		// for their whole life, and a parked stack is only shrunk while
+		// little of it is in use (docs/performance.md, idle streams).
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			p, err := a.Authenticate(r)
-			if err == nil && !hasScopes(p.Scopes, o.RequiredScopes) {
-				log.InfoContext(r.Context(), "request refused: insufficient scope",
-					"request_id", httpkit.RequestIDFromContext(r.Context()))
-				w.Header().Set("WWW-Authenticate", challengeScope)
-				o.WriteError(w, r, errInsufficientScope)
-				return
+			if r = m.authenticate(w, r); r != nil {
+				next.ServeHTTP(w, r)
 			}
-			if err == nil {
-				ctx := principal.NewContext(r.Context(), p)
-				if source != nil {
-					if c, ok := source.Credential(r); ok {
-						ctx = principal.NewCredentialContext(ctx, c)
-					}
-				}
-				next.ServeHTTP(w, r.WithContext(ctx))
-				return
-			}
-			var e *httpkit.Error
-			var ch string
-			switch {
-			case errors.Is(err, ErrNoCredential):
-				e, ch = missing, challengeMissing
-			case errors.Is(err, ErrInvalidCredential):
-				e, ch = invalid, challengeInvalid
-			case errors.Is(err, ErrMalformed):
-				e, ch = malformed, challengeMalformed
-			default:
-				log.ErrorContext(r.Context(), "authentication failed", "err", err,
-					"request_id", httpkit.RequestIDFromContext(r.Context()))
-				o.WriteError(w, r, errUnavailable)
-				return
-			}
-			o.Refused.Inc()
-			log.InfoContext(r.Context(), "request refused: authentication", "code", e.Code,
-				"request_id", httpkit.RequestIDFromContext(r.Context()))
-			w.Header().Set("WWW-Authenticate", ch)
-			o.WriteError(w, r, e)
 		})
 	}
+}
+
+// middleware holds what Middleware's handler needs, built once.
+type middleware struct {
+	a                                                                      Authenticator
+	o                                                                      MiddlewareOptions
+	log                                                                    *slog.Logger
+	source                                                                 CredentialSource
+	missing, invalid, malformed                                            *httpkit.Error
+	challengeMissing, challengeInvalid, challengeMalformed, challengeScope string
+}
+
+// authenticate returns r carrying its principal (and passthrough
+// credential), or nil after writing the refusal.
+//
+//go:noinline
+func (m *middleware) authenticate(w http.ResponseWriter, r *http.Request) *http.Request {
+	o, log := &m.o, m.log
+	p, err := m.a.Authenticate(r)
+	if err == nil && !hasScopes(p.Scopes, o.RequiredScopes) {
+		log.InfoContext(r.Context(), "request refused: insufficient scope",
+			"request_id", httpkit.RequestIDFromContext(r.Context()))
+		w.Header().Set("WWW-Authenticate", m.challengeScope)
+		o.WriteError(w, r, errInsufficientScope)
+		return nil
+	}
+	if err == nil {
+		ctx := principal.NewContext(r.Context(), p)
+		if m.source != nil {
+			if c, ok := m.source.Credential(r); ok {
+				ctx = principal.NewCredentialContext(ctx, c)
+			}
+		}
+		return r.WithContext(ctx)
+	}
+	var e *httpkit.Error
+	var ch string
+	switch {
+	case errors.Is(err, ErrNoCredential):
+		e, ch = m.missing, m.challengeMissing
+	case errors.Is(err, ErrInvalidCredential):
+		e, ch = m.invalid, m.challengeInvalid
+	case errors.Is(err, ErrMalformed):
+		e, ch = m.malformed, m.challengeMalformed
+	default:
+		log.ErrorContext(r.Context(), "authentication failed", "err", err,
+			"request_id", httpkit.RequestIDFromContext(r.Context()))
+		o.WriteError(w, r, errUnavailable)
+		return nil
+	}
+	o.Refused.Inc()
+	log.InfoContext(r.Context(), "request refused: authentication", "code", e.Code,
+		"request_id", httpkit.RequestIDFromContext(r.Context()))
+	w.Header().Set("WWW-Authenticate", ch)
+	o.WriteError(w, r, e)
+	return nil
 }
 
 func withHint(e *httpkit.Error, hint string) *httpkit.Error {
