@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -28,37 +27,12 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if code == 0 {
-		if err := checkLeaks(); err != nil {
+		if err := mcpsessiontest.CheckLeaks("internal/streamable.(*", "internal/mcpsession.(*", "internal/eventlog.(*Memory).Wait"); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			code = 1
 		}
 	}
 	os.Exit(code)
-}
-
-// checkLeaks fails if goroutines of this package or of the event log are
-// still running after every test has cleaned up. Stragglers get a few
-// seconds to finish (connections close asynchronously).
-func checkLeaks() error {
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		buf := make([]byte, 1<<20)
-		stacks := string(buf[:runtime.Stack(buf, true)])
-		var leaked []string
-		for _, g := range strings.Split(stacks, "\n\n") {
-			if strings.Contains(g, "internal/streamable.(*") || strings.Contains(g, "internal/mcpsession.(*") ||
-				strings.Contains(g, "internal/eventlog.(*Memory).Wait") {
-				leaked = append(leaked, g)
-			}
-		}
-		if len(leaked) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("leaked goroutines:\n%s", strings.Join(leaked, "\n\n"))
-		}
-		time.Sleep(20 * time.Millisecond) // polling for stragglers, not synchronisation
-	}
 }
 
 // env is a Handler behind a real HTTP server on loopback, with a fake core.
