@@ -76,6 +76,11 @@ func TestForbiddenImports(t *testing.T) {
 					t.Errorf("%s must not import %s", p.ImportPath, imp)
 				}
 			}
+			// Only the Redis store speaks Redis: everyone else sees the
+			// authserver.Store interface and its sentinel errors.
+			if strings.HasPrefix(imp, "github.com/redis/go-redis") && p.ImportPath != mod+"store/redis" {
+				t.Errorf("%s imports go-redis outside internal/store/redis", p.ImportPath)
+			}
 			// The Go SDK is for tests only: never on the request path.
 			if strings.HasPrefix(imp, "github.com/modelcontextprotocol/go-sdk") {
 				t.Errorf("%s imports the Go SDK outside tests", p.ImportPath)

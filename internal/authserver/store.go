@@ -15,6 +15,10 @@ var (
 	// The record is returned with the error so the caller can revoke its
 	// grant (OAuth 2.1 §4.1.3, §4.3.1: replay revokes).
 	ErrSpent = errors.New("already used")
+	// ErrUnavailable: the backend failed (unreachable, timed out, refused
+	// the command). A backend wraps it with context but never with its own
+	// error values, so no client library's errors leave the backend.
+	ErrUnavailable = errors.New("store unavailable")
 )
 
 // Store holds the authorization server's state: clients, pending

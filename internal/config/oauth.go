@@ -21,6 +21,7 @@ const AuthOAuth = "oauth"
 const (
 	OAuthStoreMemory = "memory" // lost on restart
 	OAuthStoreFile   = "file"   // one bbolt file
+	OAuthStoreRedis  = "redis"  // shared by replicas
 )
 
 // OAuth configures auth mode oauth; only allowed there.
@@ -114,10 +115,20 @@ type OAuthCIMD struct {
 
 // OAuthStore selects the state backend.
 type OAuthStore struct {
-	// Type is OAuthStoreMemory or OAuthStoreFile. Zero means memory.
+	// Type is OAuthStoreMemory, OAuthStoreFile or OAuthStoreRedis. Zero
+	// means memory.
 	Type string `yaml:"type,omitempty"`
 	// Path is the file of a file store. Required for file.
 	Path string `yaml:"path,omitempty"`
+	// URL is "env:NAME" or "file:/path" holding the Redis URL
+	// (redis://, rediss:// or unix://; it may carry a password).
+	// Required for redis.
+	URL SecretRef `yaml:"url,omitempty"`
+	// Prefix namespaces the Redis keys. Zero means "mcpgate:oauth:".
+	Prefix string `yaml:"prefix,omitempty"`
+
+	// URLValue is URL's value, read by ResolveSecrets. Not configurable.
+	URLValue secret.String `yaml:"-"`
 }
 
 // setOAuthDefaults fills auth.oauth's zero values (mode oauth only).
@@ -198,16 +209,33 @@ func (c *Config) validateOAuth(ps *Problems) {
 		ps.add("auth.oauth.default_role", "unknown role %q", o.DefaultRole)
 	}
 	switch o.Store.Type {
-	case "", OAuthStoreMemory:
-		if o.Store.Path != "" {
-			ps.add("auth.oauth.store.path", "used only with type %q", OAuthStoreFile)
-		}
-	case OAuthStoreFile:
-		if o.Store.Path == "" {
-			ps.add("auth.oauth.store.path", "required with type %q", OAuthStoreFile)
-		}
+	case "", OAuthStoreMemory, OAuthStoreFile, OAuthStoreRedis:
 	default:
-		ps.add("auth.oauth.store.type", "unknown type %q (want %q or %q)", o.Store.Type, OAuthStoreMemory, OAuthStoreFile)
+		ps.add("auth.oauth.store.type", "unknown type %q (want %q, %q or %q)", o.Store.Type, OAuthStoreMemory, OAuthStoreFile, OAuthStoreRedis)
+	}
+	switch isFile := o.Store.Type == OAuthStoreFile; {
+	case isFile && o.Store.Path == "":
+		ps.add("auth.oauth.store.path", "required with type %q", OAuthStoreFile)
+	case !isFile && o.Store.Path != "":
+		ps.add("auth.oauth.store.path", "used only with type %q", OAuthStoreFile)
+	}
+	if o.Store.Type == OAuthStoreRedis {
+		if o.Store.URL == "" {
+			ps.add("auth.oauth.store.url", "required with type %q", OAuthStoreRedis)
+		} else {
+			checkSecretRef(ps, "auth.oauth.store.url", o.Store.URL)
+		}
+		// Every replica must open the upstream tokens the others sealed.
+		if o.SealKey == "" {
+			ps.add("auth.oauth.seal_key", "required with store type %q: replicas share one key", OAuthStoreRedis)
+		}
+	} else {
+		if o.Store.URL != "" {
+			ps.add("auth.oauth.store.url", "used only with type %q", OAuthStoreRedis)
+		}
+		if o.Store.Prefix != "" {
+			ps.add("auth.oauth.store.prefix", "used only with type %q", OAuthStoreRedis)
+		}
 	}
 	nonNegativeDuration(ps, "auth.oauth.access_token_ttl", o.AccessTokenTTL)
 	nonNegativeDuration(ps, "auth.oauth.refresh_token_ttl", o.RefreshTokenTTL)
@@ -225,6 +253,14 @@ func (c *Config) resolveOAuthSecrets(r SecretReader, ps *Problems) {
 			ps.add("auth.oauth.upstream.client_secret", "%v", err)
 		} else {
 			o.Upstream.Secret = s
+		}
+	}
+	if o.Store.Type == OAuthStoreRedis && o.Store.URL != "" {
+		s, err := r.read(o.Store.URL)
+		if err != nil {
+			ps.add("auth.oauth.store.url", "%v", err)
+		} else {
+			o.Store.URLValue = s
 		}
 	}
 	if o.SealKey != "" {

@@ -28,6 +28,38 @@ func TestValidateOAuth(t *testing.T) {
 			oauth(c)
 			c.Auth.OAuth.Store = OAuthStore{Type: OAuthStoreFile, Path: "/var/lib/mcpgate/oauth.db"}
 		}},
+		{name: "redis store is valid", change: func(c *Config) {
+			oauth(c)
+			c.Auth.OAuth.Store = OAuthStore{Type: OAuthStoreRedis, URL: "env:REDIS_URL", Prefix: "gw1:"}
+			c.Auth.OAuth.SealKey = "env:SEAL"
+		}},
+		{name: "redis store without url or seal key", change: func(c *Config) {
+			oauth(c)
+			c.Auth.OAuth.Store = OAuthStore{Type: OAuthStoreRedis}
+		}, want: []string{
+			`auth.oauth.store.url: required with type "redis"`,
+			`auth.oauth.seal_key: required with store type "redis": replicas share one key`,
+		}},
+		{name: "redis url written in the configuration", change: func(c *Config) {
+			oauth(c)
+			c.Auth.OAuth.Store = OAuthStore{Type: OAuthStoreRedis, URL: "redis://:hunter2@redis:6379/0"}
+			c.Auth.OAuth.SealKey = "env:SEAL"
+		}, want: []string{
+			`auth.oauth.store.url: want "env:NAME" or "file:/path"; secrets are never written in the configuration`,
+		}},
+		{name: "redis settings on another store", change: func(c *Config) {
+			oauth(c)
+			c.Auth.OAuth.Store = OAuthStore{Type: OAuthStoreMemory, URL: "env:REDIS_URL", Prefix: "gw1:"}
+		}, want: []string{
+			`auth.oauth.store.url: used only with type "redis"`,
+			`auth.oauth.store.prefix: used only with type "redis"`,
+		}},
+		{name: "unknown store type", change: func(c *Config) {
+			oauth(c)
+			c.Auth.OAuth.Store = OAuthStore{Type: "etcd"}
+		}, want: []string{
+			`auth.oauth.store.type: unknown type "etcd" (want "memory", "file" or "redis")`,
+		}},
 		{name: "oauth settings without mode oauth", change: func(c *Config) { c.Auth.OAuth.Issuer = "https://gw.example" },
 			want: []string{`auth.oauth: used only with mode "oauth"`}},
 		{name: "required scopes without mode oauth", change: func(c *Config) { c.Auth.OAuth.RequiredScopes = []string{"mcp"} },
@@ -92,6 +124,20 @@ func TestResolveOAuthSecrets(t *testing.T) {
 	if c.Auth.OAuth.Upstream.Secret.Reveal() != "s3cret" || len(c.Auth.OAuth.SealKeyBytes) != 32 {
 		t.Errorf("resolved: secret %v, key %d bytes", c.Auth.OAuth.Upstream.Secret, len(c.Auth.OAuth.SealKeyBytes))
 	}
+	c.Auth.OAuth.Store = OAuthStore{Type: OAuthStoreRedis, URL: "env:REDIS_URL"}
+	env["REDIS_URL"] = "redis://:pw@redis:6379/0"
+	if err := c.ResolveSecrets(SecretReader{LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Auth.OAuth.Store.URLValue.Reveal(); got != env["REDIS_URL"] {
+		t.Errorf("redis URL: got %q, want %q", got, env["REDIS_URL"])
+	}
+	delete(env, "REDIS_URL")
+	if err := c.ResolveSecrets(SecretReader{LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}); err == nil ||
+		!strings.Contains(err.Error(), "auth.oauth.store.url") {
+		t.Errorf("unset redis URL: %v", err)
+	}
+	c.Auth.OAuth.Store = OAuthStore{}
 	env["SEAL"] = "short"
 	if err := c.ResolveSecrets(SecretReader{LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}); err == nil ||
 		!strings.Contains(err.Error(), "auth.oauth.seal_key") || strings.Contains(err.Error(), "short") {

@@ -17,6 +17,7 @@ import (
 	"github.com/mcpgate/mcpgate/internal/authserver/filestore"
 	"github.com/mcpgate/mcpgate/internal/bearer"
 	"github.com/mcpgate/mcpgate/internal/config"
+	redisstore "github.com/mcpgate/mcpgate/internal/store/redis"
 )
 
 // oauthServer is the gateway's OAuth authorization server (auth mode
@@ -33,7 +34,8 @@ func newOAuth(cfg *config.Config, log *slog.Logger) (*oauthServer, bearer.Authen
 	var store authserver.Store = authserver.NewMemoryStore()
 	closeStore := func() error { return nil }
 	key := o.SealKeyBytes
-	if o.Store.Type == config.OAuthStoreFile {
+	switch o.Store.Type {
+	case config.OAuthStoreFile:
 		fs, err := filestore.Open(o.Store.Path, nil)
 		if err != nil {
 			return nil, nil, err
@@ -45,6 +47,14 @@ func newOAuth(cfg *config.Config, log *slog.Logger) (*oauthServer, bearer.Authen
 				return nil, nil, err
 			}
 		}
+	case config.OAuthStoreRedis:
+		// The configuration requires a seal key with Redis: replicas share it.
+		rc, err := redisstore.Dial(context.Background(), o.Store.URLValue.Reveal(), nil)
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening redis store: %w", err)
+		}
+		store = redisstore.NewOAuthStore(rc, &redisstore.OAuthOptions{Prefix: o.Store.Prefix})
+		closeStore = rc.Close
 	}
 	clients := make([]authserver.StaticClient, len(o.Clients))
 	for i, c := range o.Clients {

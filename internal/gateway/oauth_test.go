@@ -1,11 +1,16 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mcpgate/mcpgate/internal/secret"
+	redisstore "github.com/mcpgate/mcpgate/internal/store/redis"
+	"github.com/mcpgate/mcpgate/internal/store/redis/redistest"
 )
 
 // TestOAuthResourceServer: with auth mode oauth the MCP endpoint wants the
@@ -13,7 +18,8 @@ import (
 // the metadata documents are served. The upstream provider is not
 // contacted until a user signs in.
 func TestOAuthResourceServer(t *testing.T) {
-	for _, store := range []string{"", "store: {type: file, path: " + filepath.Join(t.TempDir(), "oauth.db") + "}"} {
+	redisStore := "store: {type: redis, url: env:MCPGATE_TEST_REDIS_URL}\n    seal_key: env:MCPGATE_TEST_SEAL"
+	for _, store := range []string{"", "store: {type: file, path: " + filepath.Join(t.TempDir(), "oauth.db") + "}", redisStore} {
 		t.Run("store "+store, func(t *testing.T) {
 			cfg := parseConfig(t, `
 auth:
@@ -24,6 +30,23 @@ auth:
     clients: [{client_id: cli, redirect_uris: ["http://127.0.0.1:3000/cb"]}]
     `+store+`
 `+demoOnly)
+			if store == redisStore {
+				// Secrets as ResolveSecrets would have read them.
+				url := redistest.Start(t)
+				cfg.Auth.OAuth.Store.URLValue = secret.New(url)
+				cfg.Auth.OAuth.SealKeyBytes = make([]byte, 32)
+				defer func() {
+					// The gateway keeps its state in that Redis.
+					rc, err := redisstore.Dial(context.Background(), url, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer rc.Close()
+					if c, err := redisstore.NewOAuthStore(rc, nil).Client(context.Background(), "cli"); err != nil || !c.Static {
+						t.Errorf("static client in redis: got %+v, %v", c, err)
+					}
+				}()
+			}
 			gw := startWith(t, cfg, nil)
 			prm := "http://127.0.0.1:8080/.well-known/oauth-protected-resource/mcp"
 			for _, tok := range []string{"", "mcpgate_at_unknown", "a-static-looking-token"} {
