@@ -68,8 +68,26 @@ var prompts = []*prompt{
 		}},
 }
 
-func lookupPrompt(name string) *prompt {
-	for _, p := range prompts {
+// dynamicPrompt is listed only after test_trigger_prompt_change added it.
+var dynamicPrompt = &prompt{Name: "dynamic_prompt", Title: "Dynamic Prompt",
+	Description: "A prompt that test_trigger_prompt_change adds and removes",
+	messages: func(map[string]string) []promptMessage {
+		return []promptMessage{userMessage(textContent("This is the dynamic prompt."))}
+	}}
+
+// promptList returns the prompts listed now, in a stable order.
+func (s *server) promptList() []*prompt {
+	s.mu.Lock()
+	dynamic := s.dynamicPrompt
+	s.mu.Unlock()
+	if !dynamic {
+		return prompts
+	}
+	return append(prompts[:len(prompts):len(prompts)], dynamicPrompt)
+}
+
+func (s *server) lookupPrompt(name string) *prompt {
+	for _, p := range s.promptList() {
 		if p.Name == name {
 			return p
 		}
@@ -78,7 +96,7 @@ func lookupPrompt(name string) *prompt {
 }
 
 func handlePromptsList(_ context.Context, s *server, r *request) (any, *jsonrpc.Error) {
-	page, next, e := paginate(prompts, r.params, s.opts.PageSize)
+	page, next, e := paginate(s.promptList(), r.params, s.opts.PageSize)
 	if e != nil {
 		return nil, e
 	}
@@ -97,7 +115,7 @@ func handlePromptsList(_ context.Context, s *server, r *request) (any, *jsonrpc.
 	}{page, next}, nil
 }
 
-func handlePromptsGet(_ context.Context, _ *server, r *request) (any, *jsonrpc.Error) {
+func handlePromptsGet(_ context.Context, s *server, r *request) (any, *jsonrpc.Error) {
 	var p struct {
 		Name      *string           `json:"name"`
 		Arguments map[string]string `json:"arguments"`
@@ -108,7 +126,7 @@ func handlePromptsGet(_ context.Context, _ *server, r *request) (any, *jsonrpc.E
 	if p.Name == nil {
 		return nil, invalidParams("name is required")
 	}
-	pr := lookupPrompt(*p.Name)
+	pr := s.lookupPrompt(*p.Name)
 	if pr == nil {
 		// Invalid prompt name and missing arguments are -32602 [prompts §Error Handling].
 		return nil, invalidParams("unknown prompt " + fmt.Sprintf("%q", *p.Name))
@@ -131,7 +149,7 @@ const maxCompletions = 100
 // templateIDCandidates are completion values of the template's {id}.
 var templateIDCandidates = []string{"1", "2", "3", "42", "123"}
 
-func handleComplete(_ context.Context, _ *server, r *request) (any, *jsonrpc.Error) {
+func handleComplete(_ context.Context, s *server, r *request) (any, *jsonrpc.Error) {
 	var p struct {
 		Ref *struct {
 			Type string `json:"type"`
@@ -152,7 +170,7 @@ func handleComplete(_ context.Context, _ *server, r *request) (any, *jsonrpc.Err
 	var candidates []string
 	switch p.Ref.Type {
 	case "ref/prompt":
-		pr := lookupPrompt(p.Ref.Name)
+		pr := s.lookupPrompt(p.Ref.Name)
 		if pr == nil {
 			return nil, invalidParams("unknown prompt " + fmt.Sprintf("%q", p.Ref.Name))
 		}

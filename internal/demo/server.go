@@ -305,6 +305,8 @@ type server struct {
 	watchUpdates int
 	// dynamicTool is whether the tool dynamic_tool is listed.
 	dynamicTool bool
+	// dynamicPrompt is whether the prompt dynamic_prompt is listed.
+	dynamicPrompt bool
 }
 
 func newServer(o Options, out io.Writer) *server {

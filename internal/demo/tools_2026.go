@@ -24,6 +24,29 @@ var tools2026 = []*tool{
 		inputSchema: json.RawMessage(`{"type":"object","properties":{"region":{"type":"string",` +
 			`"description":"A region name","x-mcp-header":"Region"}},"required":["region"]}`),
 		run: runHeaderParam},
+	{name: "test_trigger_tool_change", description: "Adds or removes dynamic_tool and sends notifications/tools/list_changed",
+		inputSchema: emptyObjectSchema, run: runTriggerToolChange},
+	{name: "test_trigger_prompt_change", description: "Adds or removes dynamic_prompt and sends notifications/prompts/list_changed",
+		inputSchema: emptyObjectSchema, run: runTriggerPromptChange},
+}
+
+// runTriggerToolChange is trigger_list_changed for tools: the scenarios of
+// §5 need the list itself to change, since the gateway announces a change
+// only when its aggregate list changed (docs/protocol-eras.md §4.4).
+func runTriggerToolChange(ctx context.Context, s *server, r *request, _ json.RawMessage) *toolResult {
+	return runTriggerListChanged(ctx, s, r, json.RawMessage(`{"list":"tools"}`))
+}
+
+func runTriggerPromptChange(_ context.Context, s *server, _ *request, _ json.RawMessage) *toolResult {
+	s.mu.Lock()
+	s.dynamicPrompt = !s.dynamicPrompt
+	listed := s.dynamicPrompt
+	s.mu.Unlock()
+	s.notify(mcp.NotificationPromptsListChanged, struct{}{})
+	if listed {
+		return textResult("prompts list changed: dynamic_prompt added")
+	}
+	return textResult("prompts list changed: dynamic_prompt removed")
 }
 
 func runMissingCapability(ctx context.Context, s *server, _ *request, _ json.RawMessage) *toolResult {

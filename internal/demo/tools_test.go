@@ -17,6 +17,7 @@ var wantToolNames = []string{
 	"test_elicitation_sep1330_enums", "json_schema_2020_12_tool",
 	"echo", "add", "slow", "get_env", "crash", "trigger_list_changed", "update_watched_resource", "list_roots",
 	"test_missing_capability", "test_streaming_elicitation", "test_logging_tool", "test_header_param",
+	"test_trigger_tool_change", "test_trigger_prompt_change",
 }
 
 type listedTool struct {

@@ -35,6 +35,10 @@ const (
 	MethodTasksGet            = "tasks/get"
 	MethodTasksUpdate         = "tasks/update"
 	MethodTasksCancel         = "tasks/cancel"
+
+	// NotificationSubscriptionsAcknowledged is the first message of a
+	// subscriptions/listen stream [SUB §Acknowledgment].
+	NotificationSubscriptionsAcknowledged = "notifications/subscriptions/acknowledged"
 )
 
 // _meta keys of the stateless era [B26 §_meta].
@@ -44,6 +48,9 @@ const (
 	MetaClientCapabilities = "io.modelcontextprotocol/clientCapabilities"
 	MetaLogLevel           = "io.modelcontextprotocol/logLevel"
 	MetaServerInfo         = "io.modelcontextprotocol/serverInfo"
+	// MetaSubscriptionID tags every notification of a subscriptions/listen
+	// stream with the listen request's id [SUB §Notifications].
+	MetaSubscriptionID = "io.modelcontextprotocol/subscriptionId"
 )
 
 // JSON-RPC error codes of the stateless era [B26 §Error Codes].

@@ -110,6 +110,7 @@ func (r *Relay) goRefreshFrom(o origin, kinds ...listKind) {
 // notifyChanged sends list_changed for each changed list to the attached
 // clients that see it.
 func (r *Relay) notifyChanged(changed [4]bool, sees func(*Client) bool) {
+	r.notifyListens(changed, sees)
 	for k, method := range [...]string{
 		listTools:     mcp.NotificationToolsListChanged,
 		listPrompts:   mcp.NotificationPromptsListChanged,

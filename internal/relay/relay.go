@@ -93,6 +93,9 @@ type Relay struct {
 	subs map[string]map[string]struct{}
 	// logLevels are the levels sessions asked for with logging/setLevel.
 	logLevels map[string]int
+	// listens are the open subscriptions/listen streams of stateless
+	// clients (listen.go); replica-local.
+	listens map[*listen]struct{}
 
 	wg     sync.WaitGroup // background refreshes
 	ctx    context.Context
@@ -131,6 +134,7 @@ func New(opts Options) *Relay {
 		serverReqs: map[string]*serverRequest{},
 		subs:       map[string]map[string]struct{}{},
 		logLevels:  map[string]int{},
+		listens:    map[*listen]struct{}{},
 		ctx:        ctx,
 		cancel:     cancel,
 	}

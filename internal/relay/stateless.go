@@ -38,6 +38,8 @@ func (r *Relay) handleStateless(ctx context.Context, c *Client, msg *jsonrpc.Mes
 		}
 	case mcp.MethodPromptsGet, mcp.MethodCompletionComplete:
 		result, rpcErr = r.dispatch(ctx, c, msg, out)
+	case mcp.MethodSubscriptionsListen:
+		rpcErr = r.listen(ctx, c, msg, out)
 	case mcp.MethodInitialize:
 		// [V26 §Protocol Version Negotiation]: a server that does not serve
 		// the session era to this client names the versions it does.
@@ -45,8 +47,8 @@ func (r *Relay) handleStateless(ctx context.Context, c *Client, msg *jsonrpc.Mes
 			"Method not found: initialize is not used with protocol version "+strings.Join(mcp.ModernVersions, ", "))
 	default:
 		// ping, logging/setLevel and resources/(un)subscribe were removed
-		// in 2026-07-28 ([CL26] Major 4, 5); subscriptions/listen and the
-		// tasks extension are not served yet.
+		// in 2026-07-28 ([CL26] Major 4, 5); the tasks extension is not
+		// served yet.
 		rpcErr = jsonrpc.NewError(jsonrpc.CodeMethodNotFound, "Method not found: "+truncate(msg.Method, 100))
 	}
 	if rpcErr == errNoResponse || ctx.Err() != nil {
@@ -82,8 +84,9 @@ func (r *Relay) shapeResult(result json.RawMessage, cache bool, method string) j
 	if !cache {
 		return addMembers(result, resultTypeComplete)
 	}
-	// ttlMs 0: lists change with the upstreams (list_changed) and this
-	// increment has no listen stream to announce it; a read result of a
+	// ttlMs 0: lists change with the upstreams; listen streams announce
+	// it (listen.go), but the per-upstream freshness of §4.5 (listChanged
+	// declared, caching.max_ttl) is not tracked yet; a read result of a
 	// session-era upstream carries no freshness. Lists vary by user when
 	// per-user upstreams are configured.
 	scope := cacheScopePublic

@@ -39,6 +39,7 @@ func (r *Relay) Refresh(ctx context.Context) {
 func (r *Relay) goRefresh(name string, kinds ...listKind) {
 	r.wg.Go(func() {
 		changed := r.refresh(r.ctx, name, kinds...)
+		r.notifyListens(changed, nil)
 		for k, methods := range [...]string{
 			listTools:     mcp.NotificationToolsListChanged,
 			listPrompts:   mcp.NotificationPromptsListChanged,

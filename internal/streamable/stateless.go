@@ -2,6 +2,7 @@ package streamable
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"runtime/debug"
@@ -139,6 +140,15 @@ func (h *Handler) stateless(w http.ResponseWriter, r *http.Request, body []byte)
 		ParamHeaders: paramHeaders(r.Header),
 	}
 	out := newDirectStream(w, h.hub.WriteTimeout(), meta)
+	if msg.Method == mcp.MethodSubscriptionsListen {
+		// A listen stream carries no response, so like the session GET
+		// stream it ends when shutdown begins [SUB §Cancellation]; the
+		// relay then returns and the stream is closed.
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		defer context.AfterFunc(h.hub.Closing(), cancel)()
+		r = r.WithContext(ctx)
+	}
 	// [SH26 §Cancellation]: closing the response stream cancels the
 	// request, so the call gets the HTTP request's context.
 	stop := out.keepAlive(h.hub.Heartbeat())
