@@ -73,19 +73,9 @@ func (s *Server) redeemCode(ctx context.Context, c Client, form url.Values) (tok
 		return tokenResponse{}, invalidRequest("code is required")
 	}
 	rec, err := s.store.SpendCode(ctx, hashKey(code))
-	switch {
-	case errors.Is(err, ErrSpent):
-		// OAuth 2.1 §4.1.3: a code used twice revokes what it issued.
-		s.log.WarnContext(ctx, "authorization code replayed; revoking its grant", "client_id", rec.ClientID)
-		if err := s.store.DeleteGrant(ctx, rec.GrantID); err != nil {
-			s.log.ErrorContext(ctx, "revoking grant", "err", err)
-		}
-		return tokenResponse{}, invalidGrant("the code was already used")
-	case errors.Is(err, ErrNotFound):
-		return tokenResponse{}, invalidGrant("the code is unknown")
-	case err != nil:
-		s.log.ErrorContext(ctx, "spending code", "err", err)
-		return tokenResponse{}, errServer
+	// OAuth 2.1 §4.1.3: a code used twice revokes what it issued.
+	if e := s.spent(ctx, err, rec.ClientID, rec.GrantID, "the code"); e != nil {
+		return tokenResponse{}, e
 	}
 	switch {
 	case s.o.Now().After(rec.ExpiresAt):
@@ -128,18 +118,8 @@ func (s *Server) refresh(ctx context.Context, c Client, form url.Values) (tokenR
 		return tokenResponse{}, invalidGrant("the refresh token was issued to another client")
 	}
 	t, err := s.store.SpendToken(ctx, key)
-	switch {
-	case errors.Is(err, ErrSpent):
-		s.log.WarnContext(ctx, "refresh token reused; revoking its grant", "client_id", t.ClientID)
-		if err := s.store.DeleteGrant(ctx, t.GrantID); err != nil {
-			s.log.ErrorContext(ctx, "revoking grant", "err", err)
-		}
-		return tokenResponse{}, invalidGrant("the refresh token was already used; the grant is revoked")
-	case errors.Is(err, ErrNotFound):
-		return tokenResponse{}, invalidGrant("the refresh token is unknown")
-	case err != nil:
-		s.log.ErrorContext(ctx, "spending token", "err", err)
-		return tokenResponse{}, errServer
+	if e := s.spent(ctx, err, t.ClientID, t.GrantID, "the refresh token"); e != nil {
+		return tokenResponse{}, e
 	}
 	switch {
 	case t.ClientID != c.ID:
@@ -357,4 +337,24 @@ func readForm(w http.ResponseWriter, r *http.Request) (url.Values, *Error) {
 		}
 	}
 	return r.PostForm, nil
+}
+
+// spent turns the outcome of spending a single-use credential (what: "the
+// code", "the refresh token") into the client's error, or nil when it was
+// fresh. A second use revokes the whole grant it belongs to.
+func (s *Server) spent(ctx context.Context, err error, clientID, grantID, what string) *Error {
+	switch {
+	case errors.Is(err, ErrSpent):
+		s.log.WarnContext(ctx, "single-use credential reused; revoking its grant", "what", what, "client_id", clientID)
+		if err := s.store.DeleteGrant(ctx, grantID); err != nil {
+			s.log.ErrorContext(ctx, "revoking grant", "err", err)
+		}
+		return invalidGrant(what + " was already used; the grant is revoked")
+	case errors.Is(err, ErrNotFound):
+		return invalidGrant(what + " is unknown")
+	case err != nil:
+		s.log.ErrorContext(ctx, "spending a single-use credential", "what", what, "err", err)
+		return errServer
+	}
+	return nil
 }
