@@ -35,55 +35,49 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func TestBadConfigListsEveryProblemAndExits2(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "bad.yaml")
-	os.WriteFile(file, []byte(`
+// TestBadConfigExits2 runs `mcpgate serve --config` on bad files: the
+// command exits with status 2 and names every problem in one message.
+func TestBadConfigExits2(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"unknown key", `
 listen: 127.0.0.1:0
 bogus_key: 1
 upstreams:
-  - name: Bad_Name
+  - name: demo
     command: x
-  - name: dup
-    command: y
-  - name: dup
-`), 0o600)
-	cmd := exec.Command(bin, "serve", "--config", file)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != 2 {
-		t.Fatalf("exit = %v, want status 2; stderr:\n%s", err, stderr.String())
-	}
-	if !strings.Contains(stderr.String(), "bogus_key") {
-		t.Errorf("stderr does not name the unknown key:\n%s", stderr.String())
-	}
-}
-
-func TestBadConfigValuesListedTogether(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "bad.yaml")
-	os.WriteFile(file, []byte(`
+`, []string{"bogus_key"}},
+		{"several bad values", `
 upstreams:
   - name: Bad_Name
     command: x
   - name: dup
     command: y
   - name: dup
-`), 0o600)
-	cmd := exec.Command(bin, "serve", "--config", file)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != 2 {
-		t.Fatalf("exit = %v, want status 2", err)
+`, []string{"upstreams[0].name", "upstreams[2].name", "upstreams[2].command"}},
 	}
-	for _, want := range []string{"upstreams[0].name", "upstreams[2].name", "upstreams[2].command"} {
-		if !strings.Contains(stderr.String(), want) {
-			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
-		}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "bad.yaml")
+			if err := os.WriteFile(file, []byte(tc.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(bin, "serve", "--config", file)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+				t.Fatalf("exit = %v, want status 2; stderr:\n%s", err, stderr.String())
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+				}
+			}
+		})
 	}
 }
 
