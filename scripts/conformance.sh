@@ -7,6 +7,15 @@
 #   0.2.0-alpha.12   the scenarios that spec revision 2025-11-25 requires
 #   0.2.0-alpha.12   the scenarios that spec revision 2026-07-28 requires
 #                    (stateless clients; docs/protocol-eras.md)
+#   0.2.0-alpha.12   the same 2026-07-28 scenarios in front of the demo
+#                    forced to the session era (`demo-server --era legacy`
+#                    over --stdio), whatever the default demo becomes: the
+#                    proof of the 2026 client → session-era upstream
+#                    translation (MRTR, docs/protocol-eras.md §4.3 A)
+#   0.2.0-alpha.12   the same 2026-07-28 scenarios in front of the demo as a
+#                    2026-07-28-only upstream (`demo-server --era modern`):
+#                    the proof of the pass-through to modern upstreams, the
+#                    tasks extension included (docs/protocol-eras.md §4.6)
 #
 # For each suite it builds bin/mcpgate, starts `bin/mcpgate serve` (the
 # built-in demo upstream) on a free loopback port, waits until GET /health
@@ -15,7 +24,9 @@
 #
 # Expected failures live in conformance/baseline-<suite version>.yml (for
 # --requirements other than 2025-11-25:
-# conformance/baseline-<suite version>-<requirements>.yml), in the
+# conformance/baseline-<suite version>-<requirements>.yml, and for a run
+# against another upstream baseline-<suite version>-<requirements>-<variant>.yml),
+# in the
 # suites' --expected-failures format: a YAML mapping whose `server` key lists
 # scenario names (0.2 also takes "scenario:check-id"). Each entry needs a
 # comment giving the reason. A suite fails on an unexpected failure AND on a
@@ -72,12 +83,18 @@ health_ok() {
 	) 2>/dev/null
 }
 
+# gateway_args are extra arguments of `mcpgate serve` and variant names the
+# run's upstream in baseline and result names; both empty for the built-in
+# demo.
+gateway_args=()
+variant=
+
 # start_gateway LOG starts bin/mcpgate on a free port, logging to LOG, and
 # sets gateway_pid and gateway_port once /health answers.
 start_gateway() {
 	local log=$1
 	gateway_port=$(free_port)
-	bin/mcpgate serve --listen "127.0.0.1:$gateway_port" >"$log" 2>&1 </dev/null &
+	bin/mcpgate serve --listen "127.0.0.1:$gateway_port" "${gateway_args[@]}" >"$log" 2>&1 </dev/null &
 	gateway_pid=$!
 	local deadline=$((SECONDS + HEALTH_TIMEOUT))
 	until health_ok "$gateway_port"; do
@@ -116,6 +133,9 @@ run_suite() {
 	if [[ -n $req && $req != 2025-11-25 ]]; then
 		suffix=-$req
 	fi
+	if [[ -n $variant ]]; then
+		suffix=$suffix-$variant
+	fi
 	local baseline=conformance/baseline-$version$suffix.yml
 	if [[ ! -f $baseline ]]; then
 		echo "conformance: no baseline $baseline for suite $version; create one (see conformance/)" >&2
@@ -125,7 +145,7 @@ run_suite() {
 	rm -rf "$out"
 	mkdir -p "$out"
 
-	echo "=== conformance suite $version${*:+ $*} ==="
+	echo "=== conformance suite $version${*:+ $*}${variant:+ (upstream: $variant)} ==="
 	start_gateway "$out/gateway.log" || return 1
 	local url=http://127.0.0.1:$gateway_port/mcp status=0
 	timeout --kill-after=10 "$SUITE_TIMEOUT" \
@@ -142,6 +162,14 @@ failed=0
 run_suite conformance-0.1 || failed=1
 run_suite conformance-0.2 --requirements 2025-11-25 || failed=1
 run_suite conformance-0.2 --requirements 2026-07-28 || failed=1
+gateway_args=(--stdio "bin/mcpgate demo-server --era legacy")
+variant=legacy
+run_suite conformance-0.2 --requirements 2026-07-28 || failed=1
+gateway_args=(--stdio "bin/mcpgate demo-server --era modern")
+variant=modern
+run_suite conformance-0.2 --requirements 2026-07-28 || failed=1
+gateway_args=()
+variant=
 if ((failed)); then
 	echo "conformance: FAILED" >&2
 	exit 1

@@ -4,8 +4,10 @@
 //	mcpgate                                  serve the built-in demo upstream on 127.0.0.1:8080
 //	mcpgate serve --listen ADDR --config F   serve what a YAML file describes
 //	mcpgate serve --listen ADDR --stdio CMD  front one stdio MCP server
-//	mcpgate demo-server                      run the demo MCP server on stdin/stdout
+//	mcpgate serve --listen ADDR --http URL   front one remote MCP server (--sse URL: a 2024-11-05 one)
+//	mcpgate demo-server [--era modern]       run the demo MCP server on stdin/stdout
 //	mcpgate hash-token [--new]               print a token's sha256 digest for auth.tokens
+//	mcpgate oauth …                          list and revoke OAuth clients and grants
 //	mcpgate version                          print the version
 package main
 
@@ -52,6 +54,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return demoServer(args, stdin, stdout, stderr)
 	case "hash-token":
 		return hashToken(args, stdin, stdout, stderr)
+	case "oauth":
+		return oauthCmd(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "mcpgate", version)
 		return exitOK
@@ -69,9 +73,12 @@ func usage(w io.Writer) {
 
 Usage:
   mcpgate                                   serve the demo upstream on 127.0.0.1:8080
-  mcpgate serve [--listen ADDR] [--config FILE | --stdio "CMD ARGS"]
-  mcpgate demo-server                       run the built-in demo MCP server on stdio
+  mcpgate serve [--listen ADDR] [--config FILE | --stdio "CMD ARGS" | --http URL | --sse URL]
+  mcpgate demo-server [--era modern]        run the built-in demo MCP server on stdio
+                                            (--era modern: the 2026-07-28 stateless protocol)
   mcpgate hash-token [--new]                hash a token (read from stdin) for auth.tokens, or make one
+  mcpgate oauth clients|grants|revoke-grant|revoke-client|gen-key
+                                            inspect and revoke OAuth clients and grants (auth mode oauth)
   mcpgate version
 
 Run "mcpgate serve -h" for the serve flags. Configuration: docs/configuration.md.
@@ -85,6 +92,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		listen   = fs.String("listen", "", "address to listen on, host:port (default 127.0.0.1:8080)")
 		file     = fs.String("config", "", "YAML configuration file")
 		stdio    = fs.String("stdio", "", `front one stdio MCP server: "CMD ARGS"`)
+		httpURL  = fs.String("http", "", "front one remote Streamable HTTP MCP server: its URL")
+		sseURL   = fs.String("sse", "", "front one remote HTTP+SSE (2024-11-05) MCP server: its SSE URL")
 		logLevel = fs.String("log-level", "info", "log level: debug, info, warn or error")
 		logJSON  = fs.Bool("log-json", false, "write logs as JSON")
 	)
@@ -114,7 +123,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		exe = os.Args[0]
 	}
-	cfg, err := config.Resolve(config.Source{Listen: *listen, ConfigFile: *file, Stdio: *stdio, Executable: exe})
+	cfg, err := config.Resolve(config.Source{Listen: *listen, ConfigFile: *file, Stdio: *stdio, HTTP: *httpURL, SSE: *sseURL, Executable: exe})
 	if err != nil {
 		fmt.Fprintln(stderr, "mcpgate:", err)
 		return exitUsage
@@ -158,16 +167,22 @@ Press Ctrl-C to stop.
 func demoServer(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	eraFlag := fs.String("era", "", `protocol era: "" or "legacy" for the session era (initialize), "modern" or "2026-07-28" for the stateless era`)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
 		return exitUsage
 	}
+	era, ok := demo.ParseEra(*eraFlag)
+	if !ok {
+		fmt.Fprintf(stderr, "mcpgate demo-server: unknown --era %q (want legacy, modern or 2026-07-28)\n", *eraFlag)
+		return exitUsage
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if err := demo.Serve(ctx, stdin, stdout, &demo.Options{Logger: log}); err != nil && !errors.Is(err, context.Canceled) {
+	if err := demo.Serve(ctx, stdin, stdout, &demo.Options{Logger: log, Era: era}); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("demo server stopped", "err", err)
 		return exitFailure
 	}

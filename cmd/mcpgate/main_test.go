@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -10,11 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 var bin string
@@ -93,36 +90,7 @@ func TestUnknownCommand(t *testing.T) {
 // port through MCPGATE_LISTEN), checks /health and an MCP initialize, then
 // sends SIGTERM and expects a clean exit with the demo upstream stopped.
 func TestDefaultRunServesDemoAndStopsGracefully(t *testing.T) {
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "MCPGATE_LISTEN=127.0.0.1:0")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-
-	urlRe := regexp.MustCompile(`serving MCP at (http://127\.0\.0\.1:\d+)/mcp`)
-	sc := bufio.NewScanner(stdout)
-	var base string
-	for sc.Scan() {
-		if m := urlRe.FindStringSubmatch(sc.Text()); m != nil {
-			base = m[1]
-			break
-		}
-	}
-	if base == "" {
-		t.Fatalf("no URL printed; stderr:\n%s", stderr.String())
-	}
-	go func() {
-		for sc.Scan() {
-		}
-	}()
-
+	cmd, base, stderr := startServing(t)
 	resp, err := http.Get(base + "/health")
 	if err != nil {
 		t.Fatal(err)
@@ -160,19 +128,7 @@ func TestDefaultRunServesDemoAndStopsGracefully(t *testing.T) {
 		t.Fatalf("initialize: %s, session %q", resp.Status, resp.Header.Get("Mcp-Session-Id"))
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v; stderr:\n%s", err, stderr.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("no exit 20s after SIGTERM; stderr:\n%s", stderr.String())
-	}
+	stopGracefully(t, cmd, stderr)
 	if demoPID > 0 {
 		if err := syscall.Kill(demoPID, 0); err == nil {
 			t.Errorf("demo upstream (pid %d) still running after shutdown", demoPID)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -42,10 +43,15 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	if id := q.Get("client_id"); isCIMDClientID(id) && !s.o.CIMD.Disabled {
 		c, err = s.cimdClient(ctx, id)
 	} else {
-		c, err = s.store.Client(ctx, id)
+		c, err = s.storedClient(ctx, id)
 	}
+	var limited errRateLimited
 	if errors.Is(err, ErrNotFound) || q.Get("client_id") == "" {
 		s.errorPage(w, http.StatusBadRequest, "Unknown client.")
+		return
+	} else if errors.As(err, &limited) {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(limited.retry.Seconds()))))
+		s.errorPage(w, http.StatusTooManyRequests, "Too many client metadata documents were fetched from this client's site; try again later.")
 		return
 	} else if err != nil {
 		s.log.ErrorContext(ctx, "reading client", "err", err)
@@ -101,6 +107,14 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		Resource: resource, Scopes: scopes, CSRFHash: hashKey(csrf), BrowserHash: hashKey(browser),
 		ExpiresAt: s.o.Now().Add(DefaultAuthorizationTTL),
 	}
+	// A consent this browser's user gave before for the same client,
+	// scopes and resource skips the page; the callback then insists on
+	// the same user ([A §Confused Deputy]: consent per user and client).
+	if user, ok := s.rememberedConsent(ctx, r, c.ID, resource, scopes); ok {
+		a.CSRFHash, a.RememberedUser = "", user
+		s.startUpstream(w, r, a)
+		return
+	}
 	if err := s.store.PutAuthorization(ctx, hashKey(consentID), a); err != nil {
 		s.log.ErrorContext(ctx, "storing authorization", "err", err)
 		fail("server_error", "")
@@ -137,7 +151,7 @@ func (s *Server) serveConsent(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, http.StatusBadRequest, "This authorization request is unknown, used or expired; start again from the application.")
 		return
 	}
-	ck, _ := r.Cookie(browserCookie)
+	ck, _ := r.Cookie(s.cookie(browserCookie))
 	if ck == nil || !equalHash(a.BrowserHash, hashKey(ck.Value)) || !equalHash(a.CSRFHash, hashKey(r.PostForm.Get("csrf"))) {
 		s.errorPage(w, http.StatusForbidden, "The consent form did not come from this browser's authorization request.")
 		return
@@ -146,6 +160,14 @@ func (s *Server) serveConsent(w http.ResponseWriter, r *http.Request) {
 		s.redirectError(w, r, a.RedirectURI, a.State, "access_denied", "the user refused the authorization")
 		return
 	}
+	s.startUpstream(w, r, a)
+}
+
+// startUpstream sends the browser of an approved authorization to the
+// upstream provider with the gateway's own state, nonce and PKCE (OIDC
+// Core §3.1.2.1).
+func (s *Server) startUpstream(w http.ResponseWriter, r *http.Request, a Authorization) {
+	ctx := r.Context()
 	p, err := s.upstream(ctx)
 	if err != nil {
 		s.log.ErrorContext(ctx, "upstream unavailable", "err", err)
@@ -164,8 +186,18 @@ func (s *Server) serveConsent(w http.ResponseWriter, r *http.Request) {
 	if s.o.Upstream.Prompt != "" {
 		opts = append(opts, oauth2.SetAuthURLParam("prompt", s.o.Upstream.Prompt))
 	}
+	for k, v := range s.o.Upstream.AuthParams {
+		if !reservedAuthParams[k] {
+			opts = append(opts, oauth2.SetAuthURLParam(k, v))
+		}
+	}
 	http.Redirect(w, r, s.oauth2Config(p).AuthCodeURL(state, opts...), http.StatusFound)
 }
+
+// reservedAuthParams are the upstream authorization request parameters
+// the server sets itself; Upstream.AuthParams cannot replace them.
+var reservedAuthParams = map[string]bool{"client_id": true, "redirect_uri": true, "response_type": true, "scope": true,
+	"state": true, "nonce": true, "code_challenge": true, "code_challenge_method": true, "prompt": true}
 
 // grantScopes returns the supported scopes among the requested ones, or all
 // supported scopes when none is requested or none is supported (RFC 6749
@@ -186,12 +218,12 @@ func (s *Server) grantScopes(requested string) []string {
 // browserID returns the browser-binding cookie's value, setting a new one
 // when the request has none.
 func (s *Server) browserID(w http.ResponseWriter, r *http.Request) string {
-	if ck, err := r.Cookie(browserCookie); err == nil && len(ck.Value) == 43 {
+	if ck, err := r.Cookie(s.cookie(browserCookie)); err == nil && len(ck.Value) == 43 {
 		return ck.Value
 	}
 	v := randomValue()
 	http.SetCookie(w, &http.Cookie{
-		Name: browserCookie, Value: v, Path: "/", HttpOnly: true, Secure: s.secure,
+		Name: s.cookie(browserCookie), Value: v, Path: "/", HttpOnly: true, Secure: s.secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(DefaultAuthorizationTTL.Seconds()) * 6,
 	})
 	return v

@@ -33,6 +33,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/mcpgate/mcpgate/internal/principal"
+	"github.com/mcpgate/mcpgate/internal/ratelimit"
 	"github.com/mcpgate/mcpgate/internal/secret"
 )
 
@@ -44,6 +45,7 @@ const (
 	DefaultAuthorizationTTL = 10 * time.Minute
 	DefaultScope            = "mcp"
 	DefaultSweepInterval    = 10 * time.Minute
+	DefaultConsentTTL       = 30 * 24 * time.Hour
 )
 
 // Upstream describes the upstream OpenID provider the users log in at.
@@ -62,6 +64,10 @@ type Upstream struct {
 	// Prompt, if set, is sent as the OIDC prompt parameter (some providers
 	// issue refresh tokens only with prompt=consent). Zero sends none.
 	Prompt string
+	// AuthParams are extra authorization request parameters (Google's
+	// access_type=offline). They cannot replace the ones the server sets.
+	// Nil adds none.
+	AuthParams map[string]string
 }
 
 // StaticClient is a client registered in the configuration.
@@ -112,6 +118,25 @@ type Options struct {
 	// /register or /token (no goroutine). Zero means DefaultSweepInterval
 	// (10m); negative never sweeps.
 	SweepInterval time.Duration
+	// ConsentTTL is how long a user's approval of a client (for the same
+	// scopes and resource) is remembered in this browser, so the consent
+	// page is skipped: zero means DefaultConsentTTL (30 days); negative
+	// asks every time. Revoking the grant (refresh token at /revoke, a
+	// detected replay, `mcpgate oauth revoke`) forgets it.
+	ConsentTTL time.Duration
+	// ClientIdleTTL forgets a dynamically registered client nobody used
+	// (authorization or token request) for this long, with its grants.
+	// Zero means DefaultClientIdleTTL (90 days); negative keeps clients
+	// forever. Pre-registered and CIMD clients are never forgotten.
+	ClientIdleTTL time.Duration
+	// RegisterPerMinute bounds dynamic registrations per client IP
+	// address (429 over it). Zero means DefaultRegisterPerMinute (20);
+	// negative means no limit.
+	RegisterPerMinute int
+	// CIMDFetchesPerMinute bounds Client ID Metadata Document fetches per
+	// document host (cached documents are not fetched). Zero means
+	// DefaultCIMDFetchesPerMinute (30); negative means no limit.
+	CIMDFetchesPerMinute int
 	// HTTPClient makes the calls to the upstream provider. Nil means
 	// http.DefaultClient.
 	HTTPClient *http.Client
@@ -130,6 +155,10 @@ type Server struct {
 	cimdHTTP *http.Client
 	log      *slog.Logger
 	secure   bool // cookies get Secure (https issuer)
+
+	// registerLimit (per client IP) and cimdLimit (per document host)
+	// bound registrations and document fetches; nil means no limit.
+	registerLimit, cimdLimit ratelimit.Limiter
 
 	lastSweep atomic.Int64 // UnixNano of the last sweep
 	refreshMu sync.Mutex   // serialises upstream token refreshes
@@ -169,6 +198,10 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	setDefault(&opts.CIMD.MaxBytes, DefaultCIMDMaxBytes)
 	setDefault(&opts.CIMD.Timeout, DefaultCIMDTimeout)
 	setDefault(&opts.CIMD.CacheTTL, DefaultCIMDCacheTTL)
+	setDefault(&opts.ConsentTTL, DefaultConsentTTL)
+	setDefault(&opts.ClientIdleTTL, DefaultClientIdleTTL)
+	setDefault(&opts.RegisterPerMinute, DefaultRegisterPerMinute)
+	setDefault(&opts.CIMDFetchesPerMinute, DefaultCIMDFetchesPerMinute)
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = http.DefaultClient
 	}
@@ -184,6 +217,12 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s.lastSweep.Store(opts.Now().UnixNano())
 	if s.seal, err = newSealer(opts.SealKey); err != nil {
+		return nil, err
+	}
+	if s.registerLimit, err = newLimiter(opts.RegisterPerMinute, opts.Now); err != nil {
+		return nil, err
+	}
+	if s.cimdLimit, err = newLimiter(opts.CIMDFetchesPerMinute, opts.Now); err != nil {
 		return nil, err
 	}
 	for i, c := range opts.Clients {
@@ -327,7 +366,11 @@ func (s *Server) maybeSweep(ctx context.Context) {
 		s.log.ErrorContext(ctx, "sweeping expired records", "err", err)
 		return
 	}
-	s.log.DebugContext(ctx, "swept expired records", "count", n)
+	idle, err := s.sweepIdleClients(ctx, now)
+	if err != nil {
+		s.log.ErrorContext(ctx, "sweeping idle clients", "err", err)
+	}
+	s.log.DebugContext(ctx, "swept expired records", "count", n, "idle_clients", idle)
 }
 
 // randomValue returns 32 random bytes, base64url: codes, tokens, states.

@@ -42,7 +42,7 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, http.StatusBadRequest, "This sign-in is unknown, used or expired; start again from the application.")
 		return
 	}
-	ck, _ := r.Cookie(browserCookie)
+	ck, _ := r.Cookie(s.cookie(browserCookie))
 	if ck == nil || !equalHash(a.BrowserHash, hashKey(ck.Value)) {
 		s.errorPage(w, http.StatusForbidden, "This sign-in was started in another browser.")
 		return
@@ -65,6 +65,16 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 		s.redirectError(w, r, a.RedirectURI, a.State, "server_error", "the sign-in at the identity provider could not be verified")
 		return
 	}
+	if a.RememberedUser != "" && a.RememberedUser != id.Issuer+"\x00"+id.Subject {
+		// The consent page was skipped for the user who approved before in
+		// this browser, but someone else signed in: that user never
+		// approved this client. Forget the browser's user; the next
+		// attempt shows the consent page.
+		s.log.InfoContext(ctx, "remembered consent of another user refused", "client_id", a.ClientID, "sub", id.Subject)
+		s.forgetUser(w)
+		s.errorPage(w, http.StatusForbidden, "You signed in as another user than the one who approved this application in this browser. Start again from the application to see its consent page.")
+		return
+	}
 	now := s.o.Now()
 	g := Grant{ID: randomValue(), ClientID: a.ClientID, Identity: id, Resource: a.Resource, Scopes: a.Scopes,
 		CreatedAt: now, ExpiresAt: now.Add(s.o.RefreshTTL)}
@@ -82,6 +92,9 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 		s.log.ErrorContext(ctx, "storing code", "err", err)
 		s.redirectError(w, r, a.RedirectURI, a.State, "server_error", "")
 		return
+	}
+	if a.RememberedUser == "" {
+		s.rememberConsent(ctx, w, id, a)
 	}
 	s.log.InfoContext(ctx, "authorization granted", "client_id", a.ClientID, "sub", id.Subject, "role", id.Role)
 	v := url.Values{"code": {code}, "iss": {s.o.Issuer}}

@@ -143,6 +143,11 @@ func (s *Server) cimdClient(ctx context.Context, id string) (Client, error) {
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return Client{}, err
 	}
+	// Fetches are bounded per document host, so the gateway cannot be
+	// made to hammer one site ([A §Client ID Metadata Document Security]).
+	if err := s.allow(ctx, s.cimdLimit, "cimd", cimdHost(id)); err != nil {
+		return Client{}, err
+	}
 	doc, ttl, err := s.fetchCIMD(ctx, id)
 	if err != nil {
 		s.log.InfoContext(ctx, "client metadata document refused", "client_id", id, "err", err)

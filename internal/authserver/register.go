@@ -47,6 +47,11 @@ func invalidMetadata(desc string) *Error {
 // serveRegister is dynamic client registration (RFC 7591 §3).
 func (s *Server) serveRegister(w http.ResponseWriter, r *http.Request) {
 	s.maybeSweep(r.Context())
+	// Registration is unauthenticated: bound it per client address.
+	if err := s.allow(r.Context(), s.registerLimit, "register", clientIP(r)); err != nil {
+		writeRateLimited(w, err.(errRateLimited), "too many registrations from this address; retry later")
+		return
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRegistrationBytes+1))
 	if err != nil || len(body) > maxRegistrationBytes {
 		writeError(w, invalidMetadata("the registration request is unreadable or too large"))
@@ -137,6 +142,7 @@ func (s *Server) checkRegistration(reg *registration) (Client, *Error) {
 		ApplicationType: reg.ApplicationType,
 		AuthMethod:      reg.TokenEndpointAuthMethod,
 		CreatedAt:       s.o.Now(),
+		LastUsed:        s.o.Now(), // ClientIdleTTL counts from registration
 	}, nil
 }
 

@@ -90,6 +90,11 @@ type Client struct {
 	// Expires is when the document must be fetched again.
 	CIMD    bool      `json:"cimd,omitempty"`
 	Expires time.Time `json:"expires,omitzero"`
+	// LastUsed is when a dynamic client was registered or last started an
+	// authorization or called the token endpoint (updated at most every
+	// clientTouchEvery); zero for clients registered before it was
+	// recorded. Options.ClientIdleTTL forgets clients unused for longer.
+	LastUsed time.Time `json:"last_used,omitzero"`
 }
 
 // Identity is the upstream user a grant belongs to.
@@ -119,6 +124,10 @@ type Authorization struct {
 	UpstreamNonce    string    `json:"upstream_nonce,omitempty"`
 	UpstreamVerifier string    `json:"upstream_verifier,omitempty"`
 	ExpiresAt        time.Time `json:"expires_at"`
+	// RememberedUser is set when the consent page was skipped because this
+	// browser's user approved the same client, scopes and resource before:
+	// the issuer and subject (NUL-separated) the callback's user must be.
+	RememberedUser string `json:"remembered_user,omitempty"`
 }
 
 // Code is an authorization code's record, bound to the client, the
@@ -146,6 +155,10 @@ type Grant struct {
 	Upstream  []byte    `json:"upstream,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// Consent marks a remembered consent rather than a grant: the user's
+	// approval of ClientID for Resource and Scopes, until ExpiresAt. Its
+	// ID starts with "consent:"; no token refers to it.
+	Consent bool `json:"consent,omitempty"`
 }
 
 // Token kinds.

@@ -210,7 +210,9 @@ func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
 	case t.ClientID != c.ID:
 		// §2.1: a client may revoke only its own tokens; say nothing more.
 	case t.Kind == KindRefresh:
-		err = s.store.DeleteGrant(ctx, t.GrantID)
+		// The whole grant goes, and the consent it was made under: a
+		// client that signs out and in again shows the consent page.
+		err = RevokeGrant(ctx, s.store, t.GrantID)
 	default:
 		err = s.store.DeleteToken(ctx, key)
 	}
@@ -255,7 +257,7 @@ func (s *Server) VerifyAccessToken(ctx context.Context, tok, resource string) (p
 		name = g.Identity.Subject
 	}
 	return principal.Principal{Issuer: g.Identity.Issuer, Subject: g.Identity.Subject, Name: name,
-		Role: g.Identity.Role, Scopes: slices.Clone(t.Scopes), ClientID: t.ClientID}, nil
+		Role: g.Identity.Role, Scopes: slices.Clone(t.Scopes), ClientID: t.ClientID, GrantID: g.ID}, nil
 }
 
 // authenticateClient identifies the client of a token or revocation
@@ -283,7 +285,7 @@ func (s *Server) authenticateClient(r *http.Request, form url.Values) (Client, *
 	if id == "" {
 		return Client{}, errInvalidClient
 	}
-	c, err := s.store.Client(r.Context(), id)
+	c, err := s.storedClient(r.Context(), id)
 	if errors.Is(err, ErrNotFound) {
 		return Client{}, errInvalidClient
 	} else if err != nil {
@@ -346,7 +348,7 @@ func (s *Server) spent(ctx context.Context, err error, clientID, grantID, what s
 	switch {
 	case errors.Is(err, ErrSpent):
 		s.log.WarnContext(ctx, "single-use credential reused; revoking its grant", "what", what, "client_id", clientID)
-		if err := s.store.DeleteGrant(ctx, grantID); err != nil {
+		if err := RevokeGrant(ctx, s.store, grantID); err != nil {
 			s.log.ErrorContext(ctx, "revoking grant", "err", err)
 		}
 		return invalidGrant(what + " was already used; the grant is revoked")

@@ -13,7 +13,11 @@
 // duration strings ("30s", "15m", "1h30m").
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/mcpgate/mcpgate/internal/secret"
+)
 
 // Config is the whole gateway configuration.
 type Config struct {
@@ -58,6 +62,12 @@ type Config struct {
 	EventLog EventLog `yaml:"event_log,omitempty"`
 	// Namespace says how upstreams' tool and prompt names are combined.
 	Namespace Namespace `yaml:"namespace,omitempty"`
+	// Caching says how long upstream lists are trusted and the caching
+	// hints sent to 2026-07-28 clients (stateless.go).
+	Caching Caching `yaml:"caching,omitempty"`
+	// MRTR configures multi-round-trip requests for 2026-07-28 clients of
+	// session-era upstreams (mrtr.go).
+	MRTR MRTR `yaml:"mrtr,omitempty"`
 	// Upstreams are the MCP servers behind the gateway, in order. The order
 	// matters: it is the order of aggregated lists, and the first upstream
 	// wins a contested resource URI. At least one is required.
@@ -137,8 +147,8 @@ type Namespace struct {
 // Upstream types.
 const (
 	TypeStdio = "stdio" // a local process speaking newline-delimited JSON-RPC on stdin/stdout
-	TypeHTTP  = "http"  // a remote Streamable HTTP server (not supported yet)
-	TypeSSE   = "sse"   // a remote HTTP+SSE (2024-11-05) server (not supported yet)
+	TypeHTTP  = "http"  // a remote server speaking Streamable HTTP (2025-03-26 and later)
+	TypeSSE   = "sse"   // a remote server speaking the HTTP+SSE transport of 2024-11-05
 )
 
 // Upstream is one MCP server behind the gateway.
@@ -147,9 +157,24 @@ type Upstream struct {
 	// names, and in the admin API. Required; unique; 1 to 64 characters of
 	// a-z, 0-9 and '-'; it must not contain the namespace separator.
 	Name string `yaml:"name"`
-	// Type is how the gateway reaches the upstream. Zero means TypeStdio.
-	// TypeHTTP and TypeSSE are reserved and rejected for now.
+	// Type is how the gateway reaches the upstream: TypeStdio, TypeHTTP or
+	// TypeSSE. Zero means TypeStdio.
 	Type string `yaml:"type,omitempty"`
+
+	// URL is a remote upstream's address (http and sse; required there,
+	// not allowed for stdio): the MCP endpoint of a Streamable HTTP server,
+	// or the SSE endpoint of an HTTP+SSE one. http:// or https://, with no
+	// user info and no fragment.
+	URL string `yaml:"url,omitempty"`
+	// Headers are sent with every request to a remote upstream. A value
+	// "env:NAME" or "file:/path" is a secret, read at start and never
+	// logged; any other value is sent as written. The transport's own
+	// headers and the credential header may not be set here. Nil sends
+	// none.
+	Headers map[string]string `yaml:"headers,omitempty"`
+	// HeaderSecrets are Headers' resolved values, read by Resolve. Not
+	// configurable.
+	HeaderSecrets map[string]secret.String `yaml:"-"`
 
 	// Command is the program to run (stdio). Required for stdio. Without a
 	// slash it is looked up in the gateway's PATH; a relative path is
@@ -171,16 +196,25 @@ type Upstream struct {
 	// InitTimeout bounds the initialize handshake after each start. Zero
 	// means DefaultInitTimeout (30s).
 	InitTimeout time.Duration `yaml:"init_timeout,omitempty"`
+	// Protocol is the upstream's protocol era (protocol.go): ProtocolAuto
+	// probes with server/discover at start and falls back to initialize;
+	// ProtocolModern speaks only 2026-07-28 (no initialize); ProtocolLegacy
+	// only initializes (no probe). Zero means ProtocolAuto.
+	Protocol string `yaml:"protocol,omitempty"`
+	// ProbeTimeout bounds the server/discover probe of ProtocolAuto: an
+	// upstream silent that long is treated as session-era. Zero means
+	// DefaultProbeTimeout (3s).
+	ProbeTimeout time.Duration `yaml:"probe_timeout,omitempty"`
 	// RestartBackoff bounds the wait before restarting a failed upstream.
 	RestartBackoff Backoff `yaml:"restart_backoff,omitempty"`
 	// Disabled keeps the upstream configured (and validated) but not
 	// started. Zero (false) means it is started.
 	Disabled bool `yaml:"disabled,omitempty"`
 
-	// PerUser runs one process of this stdio upstream per user, started on
-	// the user's first call and stopped when idle, so that each process
-	// holds one user's credential and state. Zero (false) means one process
-	// shared by every user.
+	// PerUser runs one process of this stdio upstream (or one connection
+	// of this remote upstream) per user, started on the user's first call
+	// and stopped when idle, so that each holds one user's credential and
+	// state. Zero (false) means one shared by every user.
 	PerUser bool `yaml:"per_user,omitempty"`
 	// Credential is what the gateway presents to the upstream on the
 	// user's behalf. Zero means none.

@@ -95,6 +95,8 @@ func (c *Config) SetDefaults() {
 	}
 	c.setSecurityDefaults()
 	c.setAdminDefaults()
+	c.setStatelessDefaults()
+	c.setMRTRDefaults()
 }
 
 func setDefault[T comparable](p *T, def T) {

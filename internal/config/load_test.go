@@ -26,8 +26,10 @@ var exampleConfig = &Config{
 		{User: "alice", Role: "admin", Hash: "sha256:1a481d19b46f06048ff6051d3e89053bba986cfd869a79e8d8edaa954c20f2ce"},
 		{User: "ci", Role: "readonly", Hash: "env:MCPGATE_CI_TOKEN"},
 	}},
-	CORS:     CORS{MaxAge: 10 * time.Minute},
-	Limits:   Limits{RequestsPerMinute: 1200, MaxConcurrentCallsPerSession: 64, MaxProcesses: 256, MaxProcessesPerUser: 4},
+	CORS: CORS{MaxAge: 10 * time.Minute},
+	Limits: Limits{RequestsPerMinute: 1200, MaxConcurrentCallsPerSession: 64, MaxProcesses: 256, MaxProcessesPerUser: 4,
+		StatelessInFlightPerUser: 256, ListensPerUser: 32, MaxListens: 1000},
+	Caching:  Caching{MaxTTL: time.Minute, LegacyListTTL: time.Minute},
 	Sessions: Sessions{Max: 10000, MaxPerUser: 1000, IdleTimeout: 30 * time.Minute},
 	HTTP: HTTP{
 		MaxBodyBytes:      4 << 20,
@@ -118,6 +120,7 @@ func TestLoadSetsDefaults(t *testing.T) {
 			u.CallTimeout = DefaultCallTimeout
 		}
 	}
+	want.MRTR = MRTR{ParkTimeout: DefaultParkTimeout, MaxParked: DefaultMaxParked, MaxParkedPerUser: DefaultMaxParkedPerUser}
 	for i := range want.Upstreams {
 		if u := &want.Upstreams[i]; u.Credential.Type == "" {
 			u.Credential.Type = CredentialNone

@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/base64"
 	"net/url"
+	"path"
 	"reflect"
 	"slices"
 	"strconv"
@@ -60,6 +61,23 @@ type OAuth struct {
 	// 1h and 720h.
 	AccessTokenTTL  time.Duration `yaml:"access_token_ttl,omitempty"`
 	RefreshTokenTTL time.Duration `yaml:"refresh_token_ttl,omitempty"`
+	// ToolScopes maps an exposed tool name, or a path.Match pattern of
+	// names ("github__*"), to the scopes a token needs to call it; a call
+	// without them gets 403 insufficient_scope naming them (step-up).
+	// Every scope must be one of Scopes. tools/list is not filtered. Zero
+	// requires no per-tool scope.
+	ToolScopes map[string][]string `yaml:"tool_scopes,omitempty"`
+	// ConsentTTL is how long a user's approval of a client (same scopes
+	// and resource) is remembered in that browser, skipping the consent
+	// page. Zero means 720h; negative (e.g. -1s) asks every time.
+	ConsentTTL time.Duration `yaml:"consent_ttl,omitempty"`
+	// DynamicClientIdleTTL forgets a dynamically registered client (and
+	// its grants) unused this long. Zero means 2160h (90 days); negative
+	// keeps them forever.
+	DynamicClientIdleTTL time.Duration `yaml:"dynamic_client_idle_ttl,omitempty"`
+	// RegisterPerMinute bounds dynamic registrations per client IP
+	// address (429 over it). Zero means 20; negative means no limit.
+	RegisterPerMinute int `yaml:"register_per_minute,omitempty"`
 
 	// SealKeyBytes is SealKey's key, read by ResolveSecrets. Not
 	// configurable.
@@ -83,6 +101,12 @@ type OAuthUpstream struct {
 	// some providers need before they issue a refresh token). Zero sends
 	// none.
 	Prompt string `yaml:"prompt,omitempty"`
+	// AuthParams are extra parameters of the authorization request
+	// upstream (Google: access_type: offline for a refresh token). The
+	// parameters the gateway sets itself (client_id, redirect_uri,
+	// response_type, scope, state, nonce, code_challenge,
+	// code_challenge_method, prompt) are refused. Zero adds none.
+	AuthParams map[string]string `yaml:"auth_params,omitempty"`
 
 	// Secret is ClientSecret's value, read by ResolveSecrets. Not
 	// configurable.
@@ -111,6 +135,9 @@ type OAuthCIMD struct {
 	// InsecureAllowPrivateNetworks lets the fetch reach loopback and
 	// private addresses (closed networks and tests only).
 	InsecureAllowPrivateNetworks bool `yaml:"insecure_allow_private_networks,omitempty"`
+	// FetchesPerMinute bounds document fetches per document host (cached
+	// documents are not fetched). Zero means 30; negative means no limit.
+	FetchesPerMinute int `yaml:"fetches_per_minute,omitempty"`
 }
 
 // OAuthStore selects the state backend.
@@ -167,6 +194,12 @@ func (c *Config) validateOAuth(ps *Problems) {
 	}
 	if o.Upstream.ClientID == "" {
 		ps.add("auth.oauth.upstream.client_id", "required")
+	}
+	for k := range o.Upstream.AuthParams {
+		switch k {
+		case "client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "prompt", "":
+			ps.add("auth.oauth.upstream.auth_params."+k, "the gateway sets %q itself", k)
+		}
 	}
 	if o.Upstream.ClientSecret != "" {
 		checkSecretRef(ps, "auth.oauth.upstream.client_secret", o.Upstream.ClientSecret)
@@ -235,6 +268,20 @@ func (c *Config) validateOAuth(ps *Problems) {
 		}
 		if o.Store.Prefix != "" {
 			ps.add("auth.oauth.store.prefix", "used only with type %q", OAuthStoreRedis)
+		}
+	}
+	for pat, scopes := range o.ToolScopes {
+		at := "auth.oauth.tool_scopes." + pat
+		if _, err := path.Match(pat, ""); err != nil || pat == "" {
+			ps.add(at, "%q is not a valid pattern (path.Match syntax)", pat)
+		}
+		if len(scopes) == 0 {
+			ps.add(at, "at least one scope is required")
+		}
+		for _, sc := range scopes {
+			if !slices.Contains(supported, sc) {
+				ps.add(at, "%q is not one of the scopes %q", sc, supported)
+			}
 		}
 	}
 	nonNegativeDuration(ps, "auth.oauth.access_token_ttl", o.AccessTokenTTL)

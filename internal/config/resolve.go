@@ -27,6 +27,11 @@ type Source struct {
 	// Stdio is --stdio, a one-line command for a single stdio upstream
 	// (see Stdio); empty means not given. It excludes ConfigFile.
 	Stdio string
+	// HTTP is --http, the URL of one remote Streamable HTTP upstream, and
+	// SSE is --sse, the SSE URL of one remote HTTP+SSE upstream (see
+	// Remote); empty means not given. Each excludes ConfigFile, Stdio and
+	// the other.
+	HTTP, SSE string
 	// Executable is the path of the running mcpgate binary
 	// (os.Executable), which the default configuration's demo upstream
 	// runs. Required when neither ConfigFile, Stdio nor EnvConfig gives a
@@ -65,10 +70,21 @@ func Resolve(src Source) (*Config, error) {
 	switch {
 	case src.ConfigFile != "" && src.Stdio != "":
 		return nil, Problems{{Path: "--stdio", Err: errors.New("cannot be used together with --config")}}
+	case src.Stdio != "" && (src.HTTP != "" || src.SSE != ""):
+		return nil, Problems{{Path: "--stdio", Err: errors.New("--config, --stdio, --http and --sse exclude each other")}}
 	case src.Stdio != "":
 		if c, err = Stdio(src.Stdio); err != nil {
 			return nil, Problems{{Path: "--stdio", Err: err}}
 		}
+	case src.HTTP != "" || src.SSE != "":
+		flag, typ, url := "--http", TypeHTTP, src.HTTP
+		if src.SSE != "" {
+			flag, typ, url = "--sse", TypeSSE, src.SSE
+		}
+		if n := nonEmpty(src.ConfigFile, src.HTTP, src.SSE); n > 1 {
+			return nil, Problems{{Path: flag, Err: errors.New("--config, --stdio, --http and --sse exclude each other")}}
+		}
+		c = Remote(typ, url)
 	case src.ConfigFile != "" || env(EnvConfig) != "":
 		file = src.ConfigFile
 		if file == "" {

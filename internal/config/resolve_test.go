@@ -140,7 +140,7 @@ func TestResolveErrors(t *testing.T) {
 				`$MCPGATE_LISTEN: "127.0.0.1:99999": port "99999" is not a number from 0 to 65535`,
 				`--listen: "nope" is not host:port: address nope: missing port in address`,
 				bad + `:5: upstreams[1].name: "B" may contain only a-z, 0-9 and '-'`,
-				bad + `:6: upstreams[1].type: "sse" is not supported yet (supported: "stdio")`,
+				bad + `:5: upstreams[1].url: required for type "sse"`,
 			},
 		},
 	}

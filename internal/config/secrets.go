@@ -75,8 +75,10 @@ func (c *Config) ResolveSecrets(r SecretReader) error {
 			}
 		}
 	}
+	c.resolveHeaderSecrets(r, &ps)
 	c.resolveAdminSecret(r, &ps)
 	c.resolveOAuthSecrets(r, &ps)
+	c.resolveMRTRSecret(r, &ps)
 	return ps.err()
 }
 

@@ -129,6 +129,20 @@ type Limits struct {
 	// MaxProcessesPerUser bounds the per-user stdio processes of one
 	// user. Zero means DefaultMaxProcessesPerUser (4).
 	MaxProcessesPerUser int `yaml:"max_processes_per_user,omitempty"`
+	// StatelessInFlightPerUser is how many 2026-07-28 (stateless)
+	// requests one user may have in flight, listen streams included; more
+	// get HTTP 429 with Retry-After. Zero means
+	// DefaultStatelessInFlightPerUser (256).
+	StatelessInFlightPerUser int `yaml:"stateless_in_flight_per_user,omitempty"`
+	// ListensPerUser is how many subscriptions/listen streams one user may
+	// hold open; more get HTTP 429 with Retry-After. Zero means
+	// DefaultListensPerUser (32) with client authentication, and
+	// MaxListens with auth mode none.
+	ListensPerUser int `yaml:"listens_per_user,omitempty"`
+	// MaxListens is how many subscriptions/listen streams may be open at
+	// once; more get HTTP 503 with Retry-After. Zero means
+	// DefaultMaxListens (1000).
+	MaxListens int `yaml:"max_listens,omitempty"`
 }
 
 // Credential is what the gateway presents to an upstream on a user's

@@ -153,7 +153,7 @@ func TestValidateSecurity(t *testing.T) {
 					Users: map[string]SecretRef{"alice": "env:X"}}},
 			}
 		}, want: []string{
-			`upstreams[0].credential.type: unknown type "vault" (want "none", "static", "per_user" or "passthrough")`,
+			`upstreams[0].credential.type: unknown type "vault" (want "none", "static", "per_user", "passthrough" or "oauth")`,
 			`upstreams[1].credential.value: required with type "static": "env:NAME" or "file:/path"`,
 			`upstreams[2].credential.value: want "env:NAME" or "file:/path"; secrets are never written in the configuration`,
 			`upstreams[3].credential.users: required with type "per_user": user name → "env:NAME" or "file:/path"`,

@@ -159,9 +159,6 @@ func (c *Config) validateAuth(ps *Problems) {
 // settings.
 func (c *Config) validateCredential(ps *Problems, at string, u *Upstream) {
 	stdio := u.Type == "" || u.Type == TypeStdio
-	if u.PerUser && !stdio {
-		ps.add(at+".per_user", "only stdio upstreams run per user")
-	}
 	cr := &u.Credential
 	at += ".credential"
 	switch cr.Type {
@@ -190,8 +187,10 @@ func (c *Config) validateCredential(ps *Problems, at string, u *Upstream) {
 		if c.Auth.Mode != AuthPassthrough || c.Auth.Passthrough.Upstream != u.Name {
 			ps.add(at+".type", "%q needs auth.mode %q with auth.passthrough.upstream %q", CredentialPassthrough, AuthPassthrough, u.Name)
 		}
+	case CredentialOAuth:
+		c.validateOAuthCredential(ps, at, u) // oauth_credential.go
 	default:
-		ps.add(at+".type", "unknown type %q (want %q, %q, %q or %q)", cr.Type, CredentialNone, CredentialStatic, CredentialPerUser, CredentialPassthrough)
+		ps.add(at+".type", "unknown type %q (want %q, %q, %q, %q or %q)", cr.Type, CredentialNone, CredentialStatic, CredentialPerUser, CredentialPassthrough, CredentialOAuth)
 		return
 	}
 	if cr.Type != CredentialStatic && cr.Value != "" {
@@ -221,6 +220,9 @@ func (c *Config) validateCredential(ps *Problems, at string, u *Upstream) {
 		}
 		if cr.Header != "" && !validFieldName(cr.Header) {
 			ps.add(at+".header", "%q is not a valid header name", cr.Header)
+		}
+		if (cr.Type == CredentialPerUser || cr.Type == CredentialPassthrough) && !u.PerUser {
+			ps.add(at+".type", "%q gives each user their own credential, so the remote upstream needs per_user: true (one connection per user)", cr.Type)
 		}
 	}
 }

@@ -65,7 +65,10 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.validateSecurity(&ps)
+	c.validateProtocols(&ps)
 	c.validateAdmin(&ps)
+	c.validateStateless(&ps)
+	c.validateMRTR(&ps)
 	return ps.err()
 }
 
@@ -94,10 +97,13 @@ func checkUpstream(ps *Problems, at string, u *Upstream) {
 			}
 			noNUL(ps, at+".env."+k, v)
 		}
+		if u.URL != "" || len(u.Headers) > 0 {
+			ps.add(at, "url and headers are for remote upstreams (type %q or %q)", TypeHTTP, TypeSSE)
+		}
 	case TypeHTTP, TypeSSE:
-		ps.add(at+".type", "%q is not supported yet (supported: %q)", u.Type, TypeStdio)
+		checkRemote(ps, at, u)
 	default:
-		ps.add(at+".type", "unknown type %q (want %q; %q and %q are planned)", u.Type, TypeStdio, TypeHTTP, TypeSSE)
+		ps.add(at+".type", "unknown type %q (want %q, %q or %q)", u.Type, TypeStdio, TypeHTTP, TypeSSE)
 	}
 	nonNegativeDuration(ps, at+".call_timeout", u.CallTimeout)
 	nonNegativeDuration(ps, at+".init_timeout", u.InitTimeout)

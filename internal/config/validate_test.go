@@ -151,19 +151,52 @@ func TestValidateRules(t *testing.T) {
 		},
 		{name: "type stdio", change: func(c *Config) { c.Upstreams[0].Type = "stdio" }},
 		{
-			name:   "type http not supported yet",
-			change: func(c *Config) { c.Upstreams[0].Type = "http" },
-			want:   []string{`upstreams[0].type: "http" is not supported yet (supported: "stdio")`},
+			name: "type http",
+			change: func(c *Config) {
+				c.Upstreams[0] = Upstream{Name: "web", Type: "http", URL: "https://mcp.example.com/mcp",
+					Headers: map[string]string{"X-Api-Key": "env:API_KEY", "X-Team": "blue"}}
+			},
 		},
 		{
-			name:   "type sse not supported yet",
-			change: func(c *Config) { c.Upstreams[0].Type = "sse" },
-			want:   []string{`upstreams[0].type: "sse" is not supported yet (supported: "stdio")`},
+			name:   "type sse",
+			change: func(c *Config) { c.Upstreams[0] = Upstream{Name: "old", Type: "sse", URL: "http://127.0.0.1:3001/sse"} },
+		},
+		{
+			name:   "type http needs a url and no command",
+			change: func(c *Config) { c.Upstreams[0].Type = "http" },
+			want: []string{
+				`upstreams[0].url: required for type "http"`,
+				`upstreams[0]: command, args, env and dir are for stdio upstreams; type "http" has a url`,
+			},
+		},
+		{
+			name: "remote url and headers checked",
+			change: func(c *Config) {
+				c.Upstreams[0] = Upstream{Name: "web", Type: "sse", URL: "ftp://u:p@host/x",
+					Headers: map[string]string{"Mcp-Session-Id": "x", "Bad Name": "x", "X-Ctl": "a\nb", "X-Ref": "env:1BAD"}}
+			},
+			want: []string{
+				`upstreams[0].url: want an http:// or https:// URL`,
+				`upstreams[0].headers.Bad Name: "Bad Name" is not a valid header name`,
+				`upstreams[0].headers.Mcp-Session-Id: set by the gateway itself; it cannot be configured`,
+				`upstreams[0].headers.X-Ctl: contains a control character`,
+				`upstreams[0].headers.X-Ref: "env:1BAD": not a valid environment variable name`,
+			},
+		},
+		{
+			name:   "url with user info",
+			change: func(c *Config) { c.Upstreams[0] = Upstream{Name: "web", Type: "http", URL: "https://u:secret@h/mcp"} },
+			want:   []string{`upstreams[0].url: must not carry user info; put credentials in headers (env:/file:) or credential`},
+		},
+		{
+			name:   "url on a stdio upstream",
+			change: func(c *Config) { c.Upstreams[0].URL = "http://h/mcp" },
+			want:   []string{`upstreams[0]: url and headers are for remote upstreams (type "http" or "sse")`},
 		},
 		{
 			name:   "unknown type",
 			change: func(c *Config) { c.Upstreams[0].Type = "grpc" },
-			want:   []string{`upstreams[0].type: unknown type "grpc" (want "stdio"; "http" and "sse" are planned)`},
+			want:   []string{`upstreams[0].type: unknown type "grpc" (want "stdio", "http" or "sse")`},
 		},
 		{
 			name:   "command required",
@@ -257,7 +290,7 @@ func TestValidateReportsAll(t *testing.T) {
 	sessions.max: must not be negative, got -5
 	upstreams[1].name: duplicate "fs" (also upstreams[0])
 	upstreams[2].name: "Web" may contain only a-z, 0-9 and '-'
-	upstreams[2].type: "http" is not supported yet (supported: "stdio")
+	upstreams[2].url: required for type "http"
 	upstreams[3].name: required
 	upstreams[3].call_timeout: must not be negative, got -1s`
 	if err == nil || err.Error() != want {
@@ -318,7 +351,10 @@ func TestSetDefaults(t *testing.T) {
 		Namespace: Namespace{Separator: "__"},
 		Auth:      Auth{Mode: "none", Realm: "mcpgate"},
 		CORS:      CORS{MaxAge: 10 * time.Minute},
-		Limits:    Limits{MaxConcurrentCallsPerSession: 64, MaxProcesses: 256, MaxProcessesPerUser: 4},
+		Limits: Limits{MaxConcurrentCallsPerSession: 64, MaxProcesses: 256, MaxProcessesPerUser: 4,
+			StatelessInFlightPerUser: 256, ListensPerUser: 1000, MaxListens: 1000},
+		Caching: Caching{MaxTTL: time.Minute, LegacyListTTL: time.Minute},
+		MRTR:    MRTR{ParkTimeout: 10 * time.Minute, MaxParked: 1000, MaxParkedPerUser: 20},
 		Upstreams: []Upstream{
 			{Name: "a", Type: "stdio", Command: "x", CallTimeout: time.Minute, InitTimeout: 30 * time.Second,
 				RestartBackoff: Backoff{Min: 250 * time.Millisecond, Max: 30 * time.Second}, Credential: Credential{Type: "none"}},

@@ -25,6 +25,11 @@ var (
 // tells the client with notifications/cancelled [C; L §Timeouts]. An error
 // response comes back as a *jsonrpc.Error.
 func (s *server) requestClient(ctx context.Context, method string, params any) (json.RawMessage, error) {
+	if rd := roundFrom(ctx); rd != nil {
+		// The 2026-07-28 era has no server→client requests: the request
+		// becomes an input request of an InputRequiredResult (mrtr_modern.go).
+		return rd.ask(method, params)
+	}
 	ch := make(chan *jsonrpc.Message, 1)
 	s.mu.Lock()
 	if s.closed {

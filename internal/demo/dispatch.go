@@ -157,6 +157,10 @@ func (s *server) handleMessage(ctx context.Context, m *jsonrpc.Message, reply re
 	case jsonrpc.KindNotification:
 		s.handleNotification(m)
 	case jsonrpc.KindRequest:
+		if s.modern != nil {
+			s.handleModernRequest(ctx, m, reply) // era_modern.go
+			return
+		}
 		s.handleRequest(ctx, m, reply)
 	}
 }
@@ -206,6 +210,16 @@ func (s *server) handleRequest(ctx context.Context, m *jsonrpc.Message, reply re
 		errReply(jsonrpc.CodeInvalidRequest, "Invalid Request: the session is not initialized")
 		return
 	}
+	s.run(ctx, m, meth, reply)
+}
+
+// run serves a request that passed the era's checks with meth: inline on
+// the read loop, or on its own goroutine, cancellable by
+// notifications/cancelled.
+func (s *server) run(ctx context.Context, m *jsonrpc.Message, meth method, reply replyFunc) {
+	errReply := func(code int, msg string) {
+		reply(jsonrpc.NewErrorResponse(m.ID, jsonrpc.NewError(code, msg)))
+	}
 	r := &request{id: m.ID, method: m.Method, params: m.Params, progressToken: progressToken(m.Params)}
 	if meth.inline {
 		result, rpcErr := meth.handle(ctx, s, r)
@@ -233,7 +247,7 @@ func (s *server) handleRequest(ctx context.Context, m *jsonrpc.Message, reply re
 		return
 	}
 	s.handlers.Add(1)
-	go func() {
+	s.goHandler(ctx.Done(), func() {
 		defer s.handlers.Done()
 		defer cancel()
 		result, rpcErr := meth.handle(rctx, s, r)
@@ -247,7 +261,7 @@ func (s *server) handleRequest(ctx context.Context, m *jsonrpc.Message, reply re
 			return
 		}
 		reply(respond(r, result, rpcErr))
-	}()
+	})
 }
 
 // respond builds the response message for a handler's outcome.
@@ -257,7 +271,7 @@ func respond(r *request, result any, rpcErr *jsonrpc.Error) *jsonrpc.Message {
 	}
 	raw, ok := result.(json.RawMessage)
 	if !ok {
-		raw = jsonrpc.MustRaw(result)
+		raw = encodeResult(result) // fastpath.go
 	}
 	return jsonrpc.NewResponse(r.id, raw)
 }
@@ -273,6 +287,9 @@ func idKey(id json.RawMessage) string {
 	id = bytes.TrimSpace(id)
 	if len(id) == 0 {
 		return ""
+	}
+	if k, ok := fastIDKey(id); ok { // fastpath.go
+		return k
 	}
 	if id[0] == '"' {
 		var s string
@@ -307,6 +324,9 @@ func readableID(data []byte) json.RawMessage {
 func progressToken(params json.RawMessage) json.RawMessage {
 	if len(params) == 0 {
 		return nil
+	}
+	if tok, ok := fastProgressToken(params); ok { // fastpath.go
+		return tok
 	}
 	var p struct {
 		Meta struct {

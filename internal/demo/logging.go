@@ -47,6 +47,11 @@ func (s *server) logMessage(level string, data any) {
 	if n < min {
 		return
 	}
+	s.sendLog(level, data)
+}
+
+// sendLog sends one notifications/message.
+func (s *server) sendLog(level string, data any) {
 	s.notify(mcp.NotificationMessage, struct {
 		Level  string `json:"level"`
 		Logger string `json:"logger"`

@@ -80,10 +80,11 @@ func (s *server) promptList() []*prompt {
 	s.mu.Lock()
 	dynamic := s.dynamicPrompt
 	s.mu.Unlock()
-	if !dynamic {
-		return prompts
+	list := append(prompts[:len(prompts):len(prompts)], promptMRTR) // tools_mrtr.go
+	if dynamic {
+		list = append(list, dynamicPrompt)
 	}
-	return append(prompts[:len(prompts):len(prompts)], dynamicPrompt)
+	return list
 }
 
 func (s *server) lookupPrompt(name string) *prompt {
@@ -115,7 +116,7 @@ func handlePromptsList(_ context.Context, s *server, r *request) (any, *jsonrpc.
 	}{page, next}, nil
 }
 
-func handlePromptsGet(_ context.Context, s *server, r *request) (any, *jsonrpc.Error) {
+func handlePromptsGet(ctx context.Context, s *server, r *request) (any, *jsonrpc.Error) {
 	var p struct {
 		Name      *string           `json:"name"`
 		Arguments map[string]string `json:"arguments"`
@@ -130,6 +131,13 @@ func handlePromptsGet(_ context.Context, s *server, r *request) (any, *jsonrpc.E
 	if pr == nil {
 		// Invalid prompt name and missing arguments are -32602 [prompts §Error Handling].
 		return nil, invalidParams("unknown prompt " + fmt.Sprintf("%q", *p.Name))
+	}
+	if pr == promptMRTR {
+		res, err := s.getPromptMRTR(ctx)
+		if err != nil {
+			return nil, jsonrpc.NewError(jsonrpc.CodeInternalError, "Input request failed: "+errText(err))
+		}
+		return res, nil
 	}
 	for _, a := range pr.Arguments {
 		if _, ok := p.Arguments[a.Name]; a.Required && !ok {

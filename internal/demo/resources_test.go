@@ -35,7 +35,9 @@ func TestResourcesAndPrompts(t *testing.T) {
 			`{"name":"arg1","description":"First test argument","required":true},{"name":"arg2","description":"Second test argument","required":true}]},` +
 			`{"name":"test_prompt_with_embedded_resource","title":"Prompt With Embedded Resource","description":"A prompt that includes an embedded resource",` +
 			`"arguments":[{"name":"resourceUri","description":"URI of the resource to embed","required":true}]},` +
-			`{"name":"test_prompt_with_image","title":"Prompt With Image","description":"A prompt that includes image content"}]}`},
+			`{"name":"test_prompt_with_image","title":"Prompt With Image","description":"A prompt that includes image content"},` +
+			`{"name":"test_input_required_result_prompt","title":"Prompt Needing Input",` +
+			`"description":"Asks the client for context (elicitation, key user_context) before returning its messages"}]}`},
 		{"simple prompt", "prompts/get", map[string]string{"name": "test_simple_prompt"}, `{"description":"A simple prompt without arguments",` +
 			`"messages":[{"role":"user","content":{"type":"text","text":"This is a simple prompt for testing."}}]}`},
 		{"prompt with arguments", "prompts/get", map[string]any{"name": "test_prompt_with_arguments", "arguments": map[string]string{"arg1": "hello", "arg2": "world"}},

@@ -68,6 +68,10 @@ type Options struct {
 	// Exit ends the process for the crash tool. Nil means os.Exit. If Exit
 	// returns, the crash call never answers.
 	Exit func(code int)
+	// Era selects the protocol era served: "" (or EraSession) is the
+	// session era (initialize; the 2025 conformance fixture), EraModern the
+	// 2026-07-28 stateless protocol (era_modern.go).
+	Era string
 }
 
 // Defaults for the zero values of Options.
@@ -126,6 +130,9 @@ var errLineTooLong = errors.New("message line too long")
 func Serve(ctx context.Context, in io.Reader, out io.Writer, opts *Options) error {
 	o := opts.withDefaults()
 	s := newServer(o, out)
+	if o.Era == EraModern {
+		s.enterModern()
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -250,6 +257,9 @@ func (s *server) writeError() error {
 
 // notify sends a notification.
 func (s *server) notify(method string, params any) {
+	if s.modern != nil && s.notifyListens(method, params) {
+		return // change notifications go only to listen streams (listen_modern.go)
+	}
 	s.send(jsonrpc.NewNotification(method, jsonrpc.MustRaw(params)))
 }
 
@@ -264,6 +274,9 @@ func (s *server) shutdown() {
 	}
 	s.mu.Unlock()
 	s.handlers.Wait()
+	if s.modern != nil {
+		s.modern.tasks.close() // tasks.go
+	}
 }
 
 // server is the state of one Serve call.
@@ -276,7 +289,8 @@ type server struct {
 	writeMu  sync.Mutex // guards out and writeErr
 	writeErr error
 
-	handlers sync.WaitGroup // request goroutines
+	handlers    sync.WaitGroup // request goroutines
+	handlerWork chan func()    // hands a request to an idle request goroutine (goHandler)
 
 	mu sync.Mutex // guards the fields below
 	// initialized is set once initialize has been answered.
@@ -307,6 +321,9 @@ type server struct {
 	dynamicTool bool
 	// dynamicPrompt is whether the prompt dynamic_prompt is listed.
 	dynamicPrompt bool
+	// modern is the 2026-07-28 era's state; nil in the session era. Set
+	// before serving starts.
+	modern *modernState
 }
 
 func newServer(o Options, out io.Writer) *server {
@@ -315,6 +332,7 @@ func newServer(o Options, out io.Writer) *server {
 		log:           o.Logger,
 		out:           out,
 		broken:        make(chan struct{}),
+		handlerWork:   make(chan func()),
 		logLevel:      -1,
 		inflight:      make(map[string]context.CancelFunc),
 		pending:       make(map[string]chan *jsonrpc.Message),

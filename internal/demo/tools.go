@@ -88,10 +88,14 @@ func (s *server) tools() []*tool {
 	s.mu.Lock()
 	dynamic := s.dynamicTool
 	s.mu.Unlock()
-	list := make([]*tool, 0, len(suiteTools)+len(extraTools)+len(tools2026)+1)
+	list := make([]*tool, 0, len(suiteTools)+len(extraTools)+len(tools2026)+len(toolsMRTR)+1)
 	list = append(list, suiteTools...)
 	list = append(list, extraTools...)
 	list = append(list, tools2026...)
+	list = append(list, toolsMRTR...) // tools_mrtr.go
+	if s.modern != nil {
+		list = append(list, modernTaskTools()...) // tasks_tools.go
+	}
 	if dynamic {
 		list = append(list, dynamicTool)
 	}
@@ -128,7 +132,9 @@ func handleToolsCall(ctx context.Context, s *server, r *request) (any, *jsonrpc.
 		Name      *string         `json:"name"`
 		Arguments json.RawMessage `json:"arguments"`
 	}
-	if e := decodeParams(r.params, &p); e != nil {
+	if name, args, ok := fastToolsCallParams(r.params); ok { // fastpath.go
+		p.Name, p.Arguments = name, args
+	} else if e := decodeParams(r.params, &p); e != nil {
 		return nil, e
 	}
 	if p.Name == nil {

@@ -67,7 +67,7 @@ func runMissingCapability(ctx context.Context, s *server, _ *request, _ json.Raw
 // runStreamingElicitation answers with a result even when the elicitation
 // is refused: the scenario inspects the response stream, not the answer.
 func runStreamingElicitation(ctx context.Context, s *server, _ *request, _ json.RawMessage) *toolResult {
-	s.logMessage("info", "Starting streaming elicitation")
+	s.logFor(ctx, "info", "Starting streaming elicitation")
 	action, content, res := s.elicit(ctx, "What is your name?", elicitationSchema)
 	switch {
 	case ctx.Err() != nil:

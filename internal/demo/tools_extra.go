@@ -66,7 +66,9 @@ func runEcho(_ context.Context, _ *server, _ *request, args json.RawMessage) *to
 	var a struct {
 		Message *string `json:"message"`
 	}
-	if res := decodeArgs(args, &a); res != nil {
+	if msg, ok := fastMessageArg(args); ok { // fastpath.go
+		a.Message = msg
+	} else if res := decodeArgs(args, &a); res != nil {
 		return res
 	}
 	if a.Message == nil {

@@ -78,7 +78,7 @@ func runWithLogging(ctx context.Context, s *server, _ *request, _ json.RawMessag
 		if i > 0 && !sleep(ctx, s.opts.StepDelay) {
 			return nil
 		}
-		s.logMessage("info", msg)
+		s.logFor(ctx, "info", msg)
 	}
 	return textResult("Tool with logging executed successfully")
 }

@@ -18,6 +18,11 @@ var wantToolNames = []string{
 	"echo", "add", "slow", "get_env", "crash", "trigger_list_changed", "update_watched_resource", "list_roots",
 	"test_missing_capability", "test_streaming_elicitation", "test_logging_tool", "test_header_param",
 	"test_trigger_tool_change", "test_trigger_prompt_change",
+	// tools_mrtr.go
+	"test_input_required_result_elicitation", "test_input_required_result_sampling",
+	"test_input_required_result_list_roots", "test_input_required_result_request_state",
+	"test_input_required_result_multiple_inputs", "test_input_required_result_multi_round",
+	"test_input_required_result_tampered_state", "test_input_required_result_capabilities",
 }
 
 type listedTool struct {

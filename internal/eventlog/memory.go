@@ -34,6 +34,7 @@ type memStream struct {
 	bytes     int64 // retained data bytes
 	complete  bool
 	changed   chan struct{} // closed on the next change; nil until a Wait needs it
+	wakers    []Waker       // told once of the next change (Notify)
 }
 
 var _ Log = (*Memory)(nil)
@@ -158,6 +159,9 @@ func (s *memStream) wakeLocked() {
 	if s.changed != nil {
 		close(s.changed)
 		s.changed = nil
+	}
+	if len(s.wakers) > 0 {
+		s.wakeWakersLocked()
 	}
 }
 

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // everythingEntry is the third-party server-everything's entry point,
@@ -60,25 +58,11 @@ upstreams:
 			t.Errorf("tools/list lacks %q: %v", want, names)
 		}
 	}
-	tests := []struct {
-		tool string
-		args map[string]any
-		want string
-	}{
+	callTools(t, cs, []toolCall{
 		{"everything__echo", map[string]any{"message": "through the gateway"}, "through the gateway"},
 		{"demo__echo", map[string]any{"message": "to the demo"}, "to the demo"},
 		{"everything__get-sum", map[string]any{"a": 2, "b": 40}, "42"},
-	}
-	for _, tc := range tests {
-		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: tc.tool, Arguments: tc.args})
-		if err != nil {
-			t.Errorf("%s: %v", tc.tool, err)
-			continue
-		}
-		if got := textOf(t, res); !strings.Contains(got, tc.want) {
-			t.Errorf("%s = %q, want it to contain %q", tc.tool, got, tc.want)
-		}
-	}
+	})
 	prompts, err := cs.ListPrompts(ctx, nil)
 	if err != nil {
 		t.Fatal(err)

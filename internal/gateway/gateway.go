@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/mcpgate/mcpgate/internal/access"
@@ -74,6 +75,11 @@ type Gateway struct {
 	limiter  ratelimit.Limiter // nil: no rate limit
 	metrics  *metrics.Registry
 	counters *counters
+
+	// The HTTP client of remote upstreams, built on first use (remote.go).
+	remoteOnce      sync.Once
+	remoteTransport *http.Transport
+	remoteHTTP      *http.Client
 }
 
 // New builds a gateway from a resolved, valid configuration. It starts
@@ -121,6 +127,9 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		PrefixSingle:  cfg.Namespace.PrefixSingle,
 		ServerName:    cfg.Info.Name,
 		ServerVersion: serverVersion,
+		MaxTTL:        cfg.Caching.MaxTTL,
+		LegacyListTTL: cfg.Caching.LegacyListTTL,
+		MRTR:          mrtrOptions(cfg.MRTR),
 		Logger:        g.log.With("component", "relay"),
 		OnCallTimeout: func(name string) {
 			if c := timeouts[name]; c != nil {
@@ -149,7 +158,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 			g.perUser = append(g.perUser, pool)
 			continue
 		}
-		conn, err := newUpstream(u, clientInfo, g.relay, g.log)
+		conn, err := g.newUpstream(u, clientInfo)
 		if err != nil {
 			return nil, fmt.Errorf("building upstream %q: %w", u.Name, err)
 		}
@@ -191,9 +200,19 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		Heartbeat:          cfg.HTTP.HeartbeatInterval,
 		Logger:             g.log.With("component", "sessions"),
 	})
+	statelessRefused := map[string]*metrics.Counter{} // read-only once built
+	for _, reason := range []string{streamable.RefusedInFlight, streamable.RefusedListensPerUser, streamable.RefusedMaxListens} {
+		statelessRefused[reason] = g.metrics.Counter("mcpgate_stateless_refused_total",
+			"2026-07-28 requests refused by limits.stateless_in_flight_per_user, listens_per_user or max_listens, by reason.",
+			"reason", reason)
+	}
 	g.streamable = streamable.New(g.hub, &streamable.Options{
-		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
-		Logger:       g.log.With("component", "streamable"),
+		MaxBodyBytes:             cfg.HTTP.MaxBodyBytes,
+		Logger:                   g.log.With("component", "streamable"),
+		StatelessInFlightPerUser: cfg.Limits.StatelessInFlightPerUser,
+		ListensPerUser:           cfg.Limits.ListensPerUser,
+		MaxListens:               cfg.Limits.MaxListens,
+		OnStatelessRefused:       func(reason string) { statelessRefused[reason].Inc() },
 	})
 	g.legacy = ssetransport.New(g.hub, &ssetransport.Options{
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
@@ -211,14 +230,23 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	return g, nil
 }
 
-func newUpstream(u config.Upstream, clientInfo json.RawMessage, h upstream.Handler, log *slog.Logger) (upstream.Conn, error) {
+// newUpstream builds the shared connection to upstream u.
+func (g *Gateway) newUpstream(u config.Upstream, clientInfo json.RawMessage) (upstream.Conn, error) {
 	switch u.Type {
 	case config.TypeStdio, "":
 		env, err := upstreamEnv(u)
 		if err != nil {
 			return nil, err
 		}
-		return stdio.New(stdioOptions(u, env, clientInfo), h, log)
+		return stdio.New(stdioOptions(u, env, clientInfo), g.relay, g.log)
+	case config.TypeHTTP, config.TypeSSE:
+		// A shared connection carries no per-user credential (config
+		// refuses per_user and passthrough without per_user).
+		header, err := remoteHeader(context.Background(), u)
+		if err != nil {
+			return nil, err
+		}
+		return g.newRemote(u, header, clientInfo, g.relay, g.log)
 	}
 	return nil, fmt.Errorf("upstream type %q is not supported", u.Type)
 }
@@ -234,6 +262,8 @@ func stdioOptions(u config.Upstream, env map[string]string, clientInfo json.RawM
 		Dir:               u.Dir,
 		ClientInfo:        clientInfo,
 		InitTimeout:       u.InitTimeout,
+		Protocol:          upstreamProtocol(u.Protocol),
+		ProbeTimeout:      u.ProbeTimeout,
 		RestartBackoffMin: u.RestartBackoff.Min,
 		RestartBackoffMax: u.RestartBackoff.Max,
 	}
@@ -272,6 +302,9 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		if err := p.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stopping per-user upstreams: %w", err))
 		}
+	}
+	if g.remoteTransport != nil {
+		g.remoteTransport.CloseIdleConnections()
 	}
 	g.sessions.Close()
 	if g.oauth != nil {

@@ -20,6 +20,9 @@ var mcpgateBin string
 var repoRoot string
 
 func TestMain(m *testing.M) {
+	if version := os.Getenv(sdkServerEnv); version != "" {
+		os.Exit(runSDKServer(version)) // era_sdkupstream_test.go: this binary as a go-sdk upstream
+	}
 	os.Exit(runTests(m))
 }
 

@@ -24,37 +24,18 @@ import (
 // oauth, docs/oauth.md) and the store it owns.
 type oauthServer struct {
 	*authserver.Server
-	close func() error // closes the store
+	store      authserver.Store
+	toolScopes *authserver.ToolScopes // auth.oauth.tool_scopes
+	close      func() error           // closes the store
 }
 
 // newOAuth builds the authorization server of cfg.Auth.OAuth and the
 // resource server's authenticator that checks its tokens.
 func newOAuth(cfg *config.Config, log *slog.Logger) (*oauthServer, bearer.Authenticator, error) {
 	o := cfg.Auth.OAuth
-	var store authserver.Store = authserver.NewMemoryStore()
-	closeStore := func() error { return nil }
-	key := o.SealKeyBytes
-	switch o.Store.Type {
-	case config.OAuthStoreFile:
-		fs, err := filestore.Open(o.Store.Path, nil)
-		if err != nil {
-			return nil, nil, err
-		}
-		store, closeStore = fs, fs.Close
-		if key == nil {
-			if key, err = loadOrCreateKey(filepath.Join(filepath.Dir(o.Store.Path), "seal.key")); err != nil {
-				fs.Close()
-				return nil, nil, err
-			}
-		}
-	case config.OAuthStoreRedis:
-		// The configuration requires a seal key with Redis: replicas share it.
-		rc, err := redisstore.Dial(context.Background(), o.Store.URLValue.Reveal(), nil)
-		if err != nil {
-			return nil, nil, fmt.Errorf("opening redis store: %w", err)
-		}
-		store = redisstore.NewOAuthStore(rc, &redisstore.OAuthOptions{Prefix: o.Store.Prefix})
-		closeStore = rc.Close
+	store, key, closeStore, err := openOAuthStore(o)
+	if err != nil {
+		return nil, nil, err
 	}
 	clients := make([]authserver.StaticClient, len(o.Clients))
 	for i, c := range o.Clients {
@@ -64,17 +45,22 @@ func newOAuth(cfg *config.Config, log *slog.Logger) (*oauthServer, bearer.Authen
 		Issuer: o.Issuer,
 		Scopes: o.Scopes,
 		Upstream: authserver.Upstream{Issuer: o.Upstream.Issuer, ClientID: o.Upstream.ClientID,
-			ClientSecret: o.Upstream.Secret, Scopes: o.Upstream.Scopes, Prompt: o.Upstream.Prompt},
+			ClientSecret: o.Upstream.Secret, Scopes: o.Upstream.Scopes, Prompt: o.Upstream.Prompt,
+			AuthParams: o.Upstream.AuthParams},
 		Clients: clients,
 		CIMD: authserver.CIMDOptions{Disabled: o.CIMD.Disabled,
 			InsecureAllowPrivateNetworks: o.CIMD.InsecureAllowPrivateNetworks},
-		Roles:       o.Roles,
-		DefaultRole: o.DefaultRole,
-		Store:       store,
-		SealKey:     key,
-		AccessTTL:   o.AccessTokenTTL,
-		RefreshTTL:  o.RefreshTokenTTL,
-		Logger:      log.With("component", "oauth"),
+		CIMDFetchesPerMinute: o.CIMD.FetchesPerMinute,
+		RegisterPerMinute:    o.RegisterPerMinute,
+		ConsentTTL:           o.ConsentTTL,
+		ClientIdleTTL:        o.DynamicClientIdleTTL,
+		Roles:                o.Roles,
+		DefaultRole:          o.DefaultRole,
+		Store:                store,
+		SealKey:              key,
+		AccessTTL:            o.AccessTokenTTL,
+		RefreshTTL:           o.RefreshTokenTTL,
+		Logger:               log.With("component", "oauth"),
 	})
 	if err != nil {
 		closeStore()
@@ -85,7 +71,55 @@ func newOAuth(cfg *config.Config, log *slog.Logger) (*oauthServer, bearer.Authen
 		closeStore()
 		return nil, nil, err
 	}
-	return &oauthServer{Server: as, close: closeStore}, auth, nil
+	ts, err := authserver.NewToolScopes(o.ToolScopes)
+	if err != nil {
+		closeStore()
+		return nil, nil, err
+	}
+	return &oauthServer{Server: as, store: store, toolScopes: ts, close: closeStore}, auth, nil
+}
+
+// OpenOAuthStore opens the state store of cfg's auth.oauth (file or
+// redis; the memory store lives only inside a running gateway, so it is
+// refused) for `mcpgate oauth`. The caller closes it with close.
+func OpenOAuthStore(cfg *config.Config) (store authserver.Store, close func() error, err error) {
+	if cfg.Auth.Mode != config.AuthOAuth {
+		return nil, nil, errors.New("auth.mode is not oauth")
+	}
+	if t := cfg.Auth.OAuth.Store.Type; t == "" || t == config.OAuthStoreMemory {
+		return nil, nil, errors.New("the memory store lives inside the running gateway; there is nothing to open")
+	}
+	store, _, close, err = openOAuthStore(cfg.Auth.OAuth)
+	return store, close, err
+}
+
+// openOAuthStore opens the store of o and returns it with the seal key
+// (o's, else for a file store the one generated next to it, else nil: a
+// random key per process) and its closer.
+func openOAuthStore(o config.OAuth) (authserver.Store, []byte, func() error, error) {
+	key := o.SealKeyBytes
+	switch o.Store.Type {
+	case config.OAuthStoreFile:
+		fs, err := filestore.Open(o.Store.Path, nil)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if key == nil {
+			if key, err = loadOrCreateKey(filepath.Join(filepath.Dir(o.Store.Path), "seal.key")); err != nil {
+				fs.Close()
+				return nil, nil, nil, err
+			}
+		}
+		return fs, key, fs.Close, nil
+	case config.OAuthStoreRedis:
+		// The configuration requires a seal key with Redis: replicas share it.
+		rc, err := redisstore.Dial(context.Background(), o.Store.URLValue.Reveal(), nil)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("opening redis store: %w", err)
+		}
+		return redisstore.NewOAuthStore(rc, &redisstore.OAuthOptions{Prefix: o.Store.Prefix}), key, rc.Close, nil
+	}
+	return authserver.NewMemoryStore(), key, func() error { return nil }, nil
 }
 
 // mount adds the authorization server's endpoints to mux: metadata under

@@ -15,13 +15,30 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 
 	"github.com/mcpgate/mcpgate/internal/authserver/oidctest"
+	"github.com/mcpgate/mcpgate/internal/config"
 	"github.com/mcpgate/mcpgate/internal/secret"
 )
 
 // startOAuthGateway starts a gateway in auth mode oauth (upstream groups
 // "admins" → admin) in front of a real upstream provider, with its issuer
-// on the address it serves.
+// on the address it serves, and the demo upstream.
 func startOAuthGateway(t *testing.T) *started {
+	t.Helper()
+	gw, _ := startOAuthGatewayWith(t, oauthGateway{upstreams: demoOnly})
+	return gw
+}
+
+// oauthGateway configures startOAuthGatewayWith.
+type oauthGateway struct {
+	oauthExtra string // more auth.oauth keys, indented as its keys
+	upstreams  string // the upstreams section
+	idp        oidctest.Options
+	mutate     func(*config.Config) // if set, runs on the parsed configuration
+}
+
+// startOAuthGatewayWith is startOAuthGateway as o says. It also returns
+// the provider's issuer.
+func startOAuthGatewayWith(t *testing.T, o oauthGateway) (*started, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -29,7 +46,7 @@ func startOAuthGateway(t *testing.T) *started {
 	}
 	t.Cleanup(func() { ln.Close() }) // also when the provider cannot start
 	base := "http://" + ln.Addr().String()
-	idp := oidctest.Start(t, base+"/callback")
+	idp := oidctest.StartWith(t, base+"/callback", o.idp)
 	cfg := parseConfig(t, `
 auth:
   mode: oauth
@@ -37,8 +54,11 @@ auth:
     issuer: `+base+`
     upstream: {issuer: "`+idp+`", client_id: `+oidctest.ClientID+`, client_secret: "env:UNUSED", scopes: [openid, email, groups]}
     roles: {admins: admin}
-`+demoOnly)
+`+o.oauthExtra+o.upstreams)
 	cfg.Auth.OAuth.Upstream.Secret = secret.New(oidctest.ClientSecret)
+	if o.mutate != nil {
+		o.mutate(cfg)
+	}
 
 	logs := &logSink{}
 	g, err := New(cfg, Options{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Version: "test"})
@@ -68,7 +88,7 @@ auth:
 			t.Logf("gateway log:\n%s", logs.String())
 		}
 	})
-	return &started{url: base + "/mcp", base: base, g: g, logs: logs}
+	return &started{url: base + "/mcp", base: base, g: g, logs: logs}, idp
 }
 
 // TestOAuthSDKClient is the end-to-end proof with real parts: the official

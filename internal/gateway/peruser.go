@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"sync"
 
 	"github.com/mcpgate/mcpgate/internal/config"
-	"github.com/mcpgate/mcpgate/internal/principal"
 	"github.com/mcpgate/mcpgate/internal/relay"
 	"github.com/mcpgate/mcpgate/internal/upstream"
 	"github.com/mcpgate/mcpgate/internal/upstream/peruser"
@@ -72,23 +72,38 @@ type userConns struct{ pool *peruser.Pool }
 
 func (u userConns) Acquire(ctx context.Context, userKey string) (upstream.Conn, func(), error) {
 	c, release, err := u.pool.Acquire(ctx, userKey)
+	if err == nil && retireExpired(u.pool, userKey, c) { // oauth_upstream.go: a fresh token needs a new process
+		release()
+		c, release, err = u.pool.Acquire(ctx, userKey)
+	}
 	if errors.Is(err, peruser.ErrLimit) || errors.Is(err, errProcessLimit) {
 		return nil, nil, fmt.Errorf("%w: %w", relay.ErrCapacity, err)
 	}
 	return c, release, err
 }
 
-// newPerUser builds the per-user pool of a stdio upstream marked per_user:
-// each user's process gets the upstream's environment plus that user's
+// newPerUser builds the per-user pool of an upstream marked per_user: each
+// user's process (stdio) or connection (remote) gets that user's
 // credential only (config Credential: static, per_user by the user's name,
-// or passthrough from the request's context).
+// or passthrough from the request's context), in its environment or in a
+// header of every request. Remote connections count against the process
+// limits too.
 func (g *Gateway) newPerUser(u config.Upstream, clientInfo json.RawMessage, limit *processLimit) (*peruser.Pool, error) {
-	if u.Type != "" && u.Type != config.TypeStdio {
-		return nil, fmt.Errorf("per_user is supported for stdio upstreams only")
-	}
 	log := g.log
+	eras := &upstream.EraMemory{} // one probe for all the users' processes (protocol: auto)
 	factory := func(ctx context.Context, userKey string) (peruser.Conn, error) {
-		env, err := userEnv(ctx, u)
+		// The user's credential: in the process's environment (stdio) or
+		// in a header of every request (remote).
+		var (
+			env    map[string]string
+			header http.Header
+			err    error
+		)
+		if isRemote(u) {
+			header, err = remoteHeader(ctx, u)
+		} else {
+			env, err = userEnv(ctx, u)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -97,13 +112,20 @@ func (g *Gateway) newPerUser(u config.Upstream, clientInfo json.RawMessage, limi
 			return nil, err
 		}
 		h := g.relay.UserHandler(userKey)
-		conn, err := stdio.New(stdioOptions(u, env, clientInfo), h, log.With("per_user", true))
+		var conn peruser.Conn
+		if isRemote(u) {
+			conn, err = g.newRemote(u, header, clientInfo, h, log.With("per_user", true))
+		} else {
+			opts := stdioOptions(u, env, clientInfo)
+			opts.EraMemory = eras
+			conn, err = stdio.New(opts, h, log.With("per_user", true))
+		}
 		if err != nil {
 			release()
 			return nil, err
 		}
 		h.Bind(conn)
-		return &limitedConn{Conn: conn, release: release}, nil
+		return withTokenExpiry(ctx, u, &limitedConn{Conn: conn, release: release}), nil // oauth_upstream.go
 	}
 	return peruser.New(factory, peruser.Options{
 		Name:         u.Name,
@@ -113,33 +135,18 @@ func (g *Gateway) newPerUser(u config.Upstream, clientInfo json.RawMessage, limi
 	}), nil
 }
 
-// errNoUserCredential: a per_user credential upstream has no secret for
-// the calling user.
-var errNoUserCredential = errors.New("no credential configured for this user")
-
 // userEnv is the environment of one user's process: the upstream's own,
 // plus the credential the configuration gives that user. The secret goes
 // into this process's environment and nowhere else.
 func userEnv(ctx context.Context, u config.Upstream) (map[string]string, error) {
 	env := make(map[string]string, len(u.Env)+1)
 	maps.Copy(env, u.Env)
-	cr := u.Credential
-	switch cr.Type {
-	case config.CredentialStatic:
-		env[cr.Env] = cr.Secret.Reveal()
-	case config.CredentialPerUser:
-		p := principal.FromContext(ctx)
-		s, ok := cr.UserSecrets[p.Subject]
-		if !ok || s.IsZero() {
-			return nil, fmt.Errorf("upstream %q for user %q: %w", u.Name, p.Name, errNoUserCredential)
-		}
-		env[cr.Env] = s.Reveal()
-	case config.CredentialPassthrough:
-		c, ok := principal.CredentialFromContext(ctx)
-		if !ok || c.Upstream != u.Name || c.Value.IsZero() {
-			return nil, fmt.Errorf("upstream %q: the request carries no credential for it", u.Name)
-		}
-		env[cr.Env] = c.Value.Reveal()
+	s, ok, err := credentialFor(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		env[u.Credential.Env] = s.Reveal()
 	}
 	return env, nil
 }

@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpgate/mcpgate/internal/sse/ssetest"
 )
 
 // connectSDK connects the official Go SDK client to the gateway.
@@ -175,11 +176,11 @@ func TestSDKCancellation(t *testing.T) {
 // SDK resumes with GET and Last-Event-ID and still gets the result.
 func TestSDKResumesDroppedStream(t *testing.T) {
 	endpoint, _ := startGateway(t, parseConfig(t, demoOnly))
-	cutter := &streamCutter{base: http.DefaultTransport}
+	cutter := &ssetest.Cutter{Base: http.DefaultTransport, Marker: "\ndata: {"}
 	cs := connectSDK(t, endpoint, "2025-11-25", &mcp.ClientOptions{
 		ProgressNotificationHandler: func(context.Context, *mcp.ProgressNotificationClientRequest) {},
 	}, &http.Client{Transport: cutter})
-	cutter.armed.Store(true)
+	cutter.Armed.Store(true)
 	params := &mcp.CallToolParams{Name: "test_tool_with_progress", Arguments: map[string]any{}}
 	params.SetProgressToken("resume-1")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -188,69 +189,16 @@ func TestSDKResumesDroppedStream(t *testing.T) {
 	if err != nil {
 		t.Fatalf("tools/call across a dropped stream: %v", err)
 	}
-	if cutter.cuts.Load() != 1 {
-		t.Fatalf("stream cut %d times, want 1: the test did not exercise resumption", cutter.cuts.Load())
+	if cutter.Cuts.Load() != 1 {
+		t.Fatalf("stream cut %d times, want 1: the test did not exercise resumption", cutter.Cuts.Load())
 	}
-	if !cutter.resumed.Load() {
+	if !cutter.Resumed.Load() {
 		t.Error("the client did not resume with Last-Event-ID")
 	}
 	if res.IsError {
 		t.Errorf("result is an error: %v", textOf(t, res))
 	}
 }
-
-// streamCutter ends the first SSE response to a POST after its first data
-// event, as a dropped connection would.
-type streamCutter struct {
-	base    http.RoundTripper
-	armed   atomic.Bool
-	cuts    atomic.Int32
-	resumed atomic.Bool
-}
-
-func (c *streamCutter) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Method == http.MethodGet && req.Header.Get("Last-Event-ID") != "" {
-		c.resumed.Store(true)
-	}
-	resp, err := c.base.RoundTrip(req)
-	if err != nil || req.Method != http.MethodPost || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		return resp, err
-	}
-	if !c.armed.CompareAndSwap(true, false) {
-		return resp, err
-	}
-	c.cuts.Add(1)
-	resp.Body = &cutBody{rc: resp.Body}
-	return resp, nil
-}
-
-// cutBody passes bytes through until it has seen one complete event with
-// data, then reports an unexpected EOF.
-type cutBody struct {
-	rc   io.ReadCloser
-	seen []byte
-	done bool
-}
-
-func (b *cutBody) Read(p []byte) (int, error) {
-	if b.done {
-		return 0, io.ErrUnexpectedEOF
-	}
-	n, err := b.rc.Read(p)
-	b.seen = append(b.seen, p[:n]...)
-	if i := strings.Index(string(b.seen), "\ndata: {"); i >= 0 {
-		if j := strings.Index(string(b.seen[i:]), "\n\n"); j >= 0 {
-			end := len(b.seen) - n // bytes already handed out before this read
-			keep := i + j + 2 - end
-			b.done = true
-			b.rc.Close()
-			return keep, nil
-		}
-	}
-	return n, err
-}
-
-func (b *cutBody) Close() error { return b.rc.Close() }
 
 // waitFor polls cond until it holds, failing the test after 10s. It polls a
 // condition the test cannot be notified of (state inside the gateway); it

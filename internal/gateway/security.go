@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -91,20 +90,11 @@ func (g *Gateway) logWarnings() {
 }
 
 // checkSupported refuses what the configuration can describe but this
-// build cannot do yet (issue 5, per-user upstream processes and
-// credentials): a clear error rather than a silently weaker gateway.
-func checkSupported(cfg *config.Config) error {
-	var errs []error
-	notYet := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf(format+": not supported yet", args...))
-	}
-	for _, u := range cfg.Enabled() {
-		if u.PerUser && u.Type != "" && u.Type != config.TypeStdio {
-			notYet("upstream %q: per_user for a %s upstream", u.Name, u.Type)
-		}
-	}
-	return errors.Join(errs...)
-}
+// build cannot do yet: a clear error rather than a silently weaker
+// gateway. Every upstream type and credential is supported today (remote
+// upstreams per user included), so it refuses nothing; it stays as the
+// place for the next such feature.
+func checkSupported(*config.Config) error { return nil }
 
 // newAuthenticator builds the client authenticator of cfg.Auth.
 func newAuthenticator(cfg *config.Config) (bearer.Authenticator, error) {
@@ -182,6 +172,9 @@ func (g *Gateway) mcpChain(writeError httpkit.ErrorWriter) (httpkit.Middleware, 
 			Logger:           g.log.With("component", "auth"),
 			Refused:          g.counters.authRefused,
 		}),
+	}
+	if m := g.oauthRequestChain(writeError); m != nil {
+		chain = append(chain, m) // auth mode oauth, after authentication (oauth_scopes.go)
 	}
 	if g.limiter != nil {
 		chain = append(chain, ratelimit.Middleware(g.limiter, &ratelimit.MiddlewareOptions{

@@ -77,6 +77,12 @@ type Options struct {
 	WriteTimeout time.Duration
 	// Logger receives the hub's logs. Nil discards them.
 	Logger *slog.Logger
+	// DisableParking keeps every SSE stream on its handler's goroutine.
+	// By default an idle HTTP/1.x stream's connection is taken over from
+	// net/http and served by the hub's few writer goroutines (see Parking),
+	// which makes an idle stream cost a fraction of what it does on its
+	// handler's goroutine. Zero means parking on.
+	DisableParking bool
 	// Reserve, if set, is asked before a session is created whether its
 	// principal's upstream resources (per-user processes) can be had; an
 	// error refuses the session (503 with Retry-After on Streamable HTTP).
@@ -124,6 +130,7 @@ type Hub struct {
 
 	work    chan func()    // hands tasks to idle workers (Go); unbuffered
 	workers sync.WaitGroup // worker goroutines started by Go
+	parker  *parker        // parked SSE streams
 
 	actMu   sync.Mutex    // guards the fields below
 	closing bool          // Shutdown has begun: no new calls or streams
@@ -150,7 +157,7 @@ func New(core Core, sessions *session.Manager, events eventlog.Log, opts *Option
 	}
 	base, cancel := context.WithCancel(context.Background())
 	closing, closeNow := context.WithCancel(context.Background())
-	return &Hub{
+	h := &Hub{
 		core: core, sessions: sessions, events: events, opts: o, log: log,
 		base: base, cancelBase: cancel,
 		closingCtx: closing, closeNow: closeNow,
@@ -158,6 +165,8 @@ func New(core Core, sessions *session.Manager, events eventlog.Log, opts *Option
 		retired: make(map[string]Sent),
 		work:    make(chan func()),
 	}
+	h.parker = newParker(h)
+	return h
 }
 
 // Core returns the MCP core.
@@ -253,6 +262,9 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		h.log.Warn("shutdown deadline reached; cancelling running calls", "err", err)
 		_ = h.WaitIdle(context.Background()) // Core.HandleRequest returns once ctx is done
 	}
+	// Parked streams end with their sessions (cancelled above); 2024-11-05
+	// ones first write what their calls answered.
+	h.parker.shutdown(ctx)
 
 	h.mu.Lock()
 	live := h.live

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -29,27 +30,37 @@ type both struct {
 	srv *httptest.Server
 }
 
-func newBoth(t *testing.T) *both {
+func newBoth(t *testing.T) *both { return newBothWith(t, nil, false) }
+
+// newBothWith is newBoth with hub options, over HTTP/2 (TLS) when h2 is
+// set.
+func newBothWith(t *testing.T, opts *mcpsession.Options, h2 bool) *both {
 	t.Helper()
 	core := mcpsessiontest.NewFakeCore()
 	var hub *mcpsession.Hub
 	mgr := session.NewManager(session.NewMemoryStore(), session.Config{
 		OnExpire: func(s *session.Session, r session.ExpireReason) { hub.SessionExpired(s, r) },
 	})
-	hub = mcpsession.New(core, mgr, eventlog.NewMemory(eventlog.Limits{}), nil)
+	hub = mcpsession.New(core, mgr, eventlog.NewMemory(eventlog.Limits{}), opts)
 	legacy := ssetransport.New(hub, nil)
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", streamable.New(hub, nil))
 	mux.Handle("/sse", legacy.Stream())
 	mux.Handle("/messages", legacy.Messages())
 	// X-Test-User and X-Test-Role authenticate.
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u := r.Header.Get("X-Test-User"); u != "" {
 			p := principal.Principal{Issuer: "test", Subject: u, Name: u, Role: r.Header.Get("X-Test-Role")}
 			r = r.WithContext(principal.NewContext(r.Context(), p))
 		}
 		mux.ServeHTTP(w, r)
 	}))
+	if h2 {
+		srv.EnableHTTP2 = true
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(mgr.Close)
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() {
@@ -82,6 +93,7 @@ func (b *both) do(method, path string, hdr map[string]string, body string) *http
 type client struct {
 	t        *testing.T
 	r        *ssetest.Reader
+	body     io.Closer
 	endpoint string // a legacy stream's endpoint event
 }
 
@@ -110,7 +122,7 @@ func (b *both) legacy(user, role string, open bool) *client {
 	b.t.Helper()
 	hdr := map[string]string{"Accept": "text/event-stream", "X-Test-User": user, "X-Test-Role": role}
 	resp := b.do("GET", "/sse", hdr, "")
-	c := &client{t: b.t, r: ssetest.NewReader(resp.Body)}
+	c := &client{t: b.t, r: ssetest.NewReader(resp.Body), body: resp.Body}
 	f, err := c.r.Next()
 	if err != nil || f.Event != "endpoint" {
 		b.t.Fatalf("endpoint event: %+v %v", f, err)

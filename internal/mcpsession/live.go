@@ -84,14 +84,32 @@ func (ls *Live) CountSent(events int, bytes int64) {
 
 // Conn is one HTTP response writing a stream.
 type Conn struct {
-	cancel context.CancelFunc // stops the connection's writer
-	done   chan struct{}      // closed when the writer has returned
+	mu     sync.Mutex             // guards cancel
+	cancel func()                 // stops the connection's writer (a parked stream's, once parked)
+	done   chan struct{}          // closed when the writer has returned
+	parked atomic.Pointer[parked] // the parked stream writing it, if parked
 }
 
 // NewConn returns a Conn whose writer cancel stops. Call Close once the
 // writer has written its last byte.
 func NewConn(cancel context.CancelFunc) *Conn {
 	return &Conn{cancel: cancel, done: make(chan struct{})}
+}
+
+// stop stops the connection's writer.
+func (c *Conn) stop() {
+	c.mu.Lock()
+	f := c.cancel
+	c.mu.Unlock()
+	f()
+}
+
+// rebind makes f what stops the connection's writer: the parked stream
+// that took the connection over from the handler.
+func (c *Conn) rebind(f func()) {
+	c.mu.Lock()
+	c.cancel = f
+	c.mu.Unlock()
 }
 
 // Close reports that the connection's writer has returned.
@@ -118,7 +136,7 @@ func (ls *Live) Attach(ctx context.Context, stream string, c *Conn, takeover boo
 	if old == nil {
 		return nil
 	}
-	old.cancel()
+	old.stop()
 	select {
 	case <-old.done:
 		return nil
@@ -126,6 +144,17 @@ func (ls *Live) Attach(ctx context.Context, stream string, c *Conn, takeover boo
 		ls.Detach(stream, c)
 		return ctx.Err()
 	}
+}
+
+// parkedStream returns the parked stream writing stream, or nil.
+func (ls *Live) parkedStream(stream string) *parked {
+	ls.mu.Lock()
+	c := ls.conns[stream]
+	ls.mu.Unlock()
+	if c == nil {
+		return nil
+	}
+	return c.parked.Load()
 }
 
 // Detach removes c from stream if it still holds it.

@@ -16,6 +16,10 @@ type PumpOptions struct {
 	// IDs gives every event an "id: <stream>.<seq>" field (Streamable HTTP,
 	// [T §Resumability] 1). Zero means events without IDs (2024-11-05).
 	IDs bool
+	// Park, if set, lets Pump park the stream once it has written what the
+	// stream holds (see Parking): it then returns ErrParked. Nil keeps the
+	// stream on the calling goroutine.
+	Park *Parking
 }
 
 // Pump writes the stream's events after seq to w as "message" events until
@@ -35,6 +39,9 @@ func (h *Hub) Pump(ctx context.Context, w *sse.Writer, ls *Live, stream string, 
 		}
 		if n == readBatch {
 			continue
+		}
+		if p.opts.Park != nil && p.park() {
+			return p.after, ErrParked
 		}
 		// The wait, in this frame rather than a call's: see pump.
 		if p.hb == nil {
@@ -82,6 +89,13 @@ type pump struct {
 	opts   PumpOptions
 	id     []byte            // scratch for event IDs
 	hb     *heartbeatContext // nil: no heartbeats
+}
+
+// park tries once to park the stream (Hub.park).
+func (p *pump) park() bool {
+	parked := p.h.park(p.ctx, p.w, p.ls, p.stream, p.after, p.opts)
+	p.opts.Park = nil // once: a stream that cannot park now never will
+	return parked
 }
 
 // write writes one batch (Hub.write).

@@ -3,7 +3,8 @@ package mcpsession
 import "time"
 
 // workerIdle is how long a worker goroutine waits for more work before it
-// exits.
+// exits: between one and two of these (the idle timer is not re-armed per
+// task, which would cost a timer-heap update on every call).
 const workerIdle = 10 * time.Second
 
 // Go runs f on one of the hub's worker goroutines: an idle one if there is
@@ -32,13 +33,18 @@ func (h *Hub) worker(f func()) {
 	f()
 	idle := time.NewTimer(workerIdle)
 	defer idle.Stop()
+	busy := true
 	for {
 		select {
 		case f := <-h.work:
 			f()
-			idle.Reset(workerIdle)
+			busy = true
 		case <-idle.C:
-			return
+			if !busy {
+				return
+			}
+			busy = false
+			idle.Reset(workerIdle)
 		case <-h.closingCtx.Done():
 			return
 		}

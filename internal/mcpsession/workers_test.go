@@ -23,7 +23,7 @@ func TestHubGo(t *testing.T) {
 		name string
 		end  func(t *testing.T, h *Hub) // how the idle worker goes away
 	}{
-		{"idle timeout", func(t *testing.T, h *Hub) { time.Sleep(workerIdle + time.Second) }},
+		{"idle timeout", func(t *testing.T, h *Hub) { time.Sleep(2*workerIdle + time.Second) }},
 		{"shutdown", func(t *testing.T, h *Hub) {
 			if err := h.Shutdown(context.Background()); err != nil {
 				t.Errorf("Shutdown: %v", err)

@@ -27,6 +27,11 @@ type Principal struct {
 	Scopes []string
 	// ClientID is the OAuth client the token was issued to, if any.
 	ClientID string
+	// GrantID is the gateway's OAuth grant the token belongs to (auth
+	// mode oauth): the handle under which the user's upstream identity
+	// provider tokens are kept, for upstreams with credential type oauth.
+	// Server-side only; never sent to clients or upstreams.
+	GrantID string
 }
 
 // Roles. A principal's Role is one of these; "" means RoleUser.

@@ -7,15 +7,24 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
 	"github.com/mcpgate/mcpgate/internal/mcp"
 	"github.com/mcpgate/mcpgate/internal/upstream"
 )
 
-// upstreamLists are the raw list items one upstream last reported.
+// upstreamLists are the raw list items one upstream last reported, with
+// their freshness (freshness.go). Guarded by Relay.refreshMu.
 type upstreamLists struct {
 	tools, prompts, resources, templates []json.RawMessage
+	// fresh says, per list kind, until when the list is fresh and whether
+	// the upstream called it private.
+	fresh [4]listFreshness
+	// refreshing is set while a refresh started because a list went stale
+	// runs, so that one runs at a time.
+	refreshing bool
 }
 
 // route says where a namespaced name goes.
@@ -40,6 +49,16 @@ type catalog struct {
 	prompts   map[string]route
 	resources map[string]string // uri → upstream
 	templates []templateRoute
+
+	// staleAt is, per list kind, when the first contributing upstream list
+	// goes stale; zero means never (fresh until an upstream announces a
+	// change). private marks the kinds with a contributing list an
+	// upstream called private (freshness.go, [CACHE §Cache Scope Field]).
+	staleAt [4]time.Time
+	private [4]bool
+	// modern caches the 2026-07-28 encodings of the four list results,
+	// built on first use (freshness.go).
+	modern [4]atomic.Pointer[modernList]
 }
 
 func emptyCatalog() *catalog {
@@ -59,9 +78,12 @@ func emptyCatalog() *catalog {
 // maxListPages bounds how many pages of one list the gateway follows.
 const maxListPages = 100
 
-// fetchList collects every page of a list method from one upstream.
-func fetchList(ctx context.Context, conn upstream.Conn, method, field string) ([]json.RawMessage, error) {
+// fetchList collects every page of a list method from one upstream, with
+// the caching hints the pages carried (a 2026-07-28 upstream's ttlMs and
+// cacheScope [CACHE §Cacheable Results]; absent from session-era ones).
+func fetchList(ctx context.Context, conn upstream.Conn, method, field string) ([]json.RawMessage, listHints, error) {
 	var items []json.RawMessage
+	var hints listHints
 	var cursor string
 	for page := 0; page < maxListPages; page++ {
 		var params json.RawMessage
@@ -70,31 +92,32 @@ func fetchList(ctx context.Context, conn upstream.Conn, method, field string) ([
 		}
 		resp, err := conn.Call(ctx, method, params)
 		if err != nil {
-			return nil, fmt.Errorf("calling %s: %w", method, err)
+			return nil, hints, fmt.Errorf("calling %s: %w", method, err)
 		}
 		if resp.Error != nil {
-			return nil, fmt.Errorf("calling %s: %w", method, resp.Error)
+			return nil, hints, fmt.Errorf("calling %s: %w", method, resp.Error)
 		}
 		var res map[string]json.RawMessage
 		if err := json.Unmarshal(resp.Result, &res); err != nil {
-			return nil, fmt.Errorf("decoding %s result: %w", method, err)
+			return nil, hints, fmt.Errorf("decoding %s result: %w", method, err)
 		}
 		var pageItems []json.RawMessage
 		if raw, ok := res[field]; ok {
 			if err := json.Unmarshal(raw, &pageItems); err != nil {
-				return nil, fmt.Errorf("decoding %s.%s: %w", method, field, err)
+				return nil, hints, fmt.Errorf("decoding %s.%s: %w", method, field, err)
 			}
 		}
+		hints.add(res)
 		items = append(items, pageItems...)
 		cursor = ""
 		if raw, ok := res["nextCursor"]; ok {
 			_ = json.Unmarshal(raw, &cursor)
 		}
 		if cursor == "" {
-			return items, nil
+			return items, hints, nil
 		}
 	}
-	return items, fmt.Errorf("calling %s: more than %d pages", method, maxListPages)
+	return items, hints, fmt.Errorf("calling %s: more than %d pages", method, maxListPages)
 }
 
 // listKind names one of the four aggregated lists.
@@ -152,37 +175,51 @@ func (r *Relay) refresh(ctx context.Context, name string, kinds ...listKind) (ch
 }
 
 // fetchLists reads the given lists from conn; a list the upstream does not
-// offer is empty, one that fails to read is left out (the old one is kept).
-func (r *Relay) fetchLists(ctx context.Context, name string, conn upstream.Conn, info *upstream.Info, kinds []listKind) map[listKind][]json.RawMessage {
-	fetched := map[listKind][]json.RawMessage{}
+// offer is empty, one that fails to read keeps its old items (and is tried
+// again soon, freshness.go).
+func (r *Relay) fetchLists(ctx context.Context, name string, conn upstream.Conn, info *upstream.Info, kinds []listKind) map[listKind]fetchedList {
+	fetched := map[listKind]fetchedList{}
 	for _, k := range kinds {
 		if !k.offered(info) {
-			fetched[k] = nil
+			fetched[k] = fetchedList{} // nothing to list: never stale
 			continue
 		}
 		method, field := k.method()
-		items, err := fetchList(ctx, conn, method, field)
+		items, hints, err := fetchList(ctx, conn, method, field)
 		if err != nil {
 			r.log.Warn("upstream list refresh", "upstream", name, "method", method, "err", err)
+			fetched[k] = fetchedList{failed: true, fresh: r.retryFreshness()}
 			continue // keep what we had
 		}
-		fetched[k] = items
+		fetched[k] = fetchedList{items: items, fresh: r.freshnessOf(k, info, hints)}
 	}
 	return fetched
 }
 
-// set stores freshly fetched lists.
-func (l *upstreamLists) set(fetched map[listKind][]json.RawMessage) {
-	for k, items := range fetched {
+// fetchedList is one list as fetchLists read it.
+type fetchedList struct {
+	items  []json.RawMessage
+	fresh  listFreshness
+	failed bool // the read failed: items are not set
+}
+
+// set stores freshly fetched lists and their freshness.
+func (l *upstreamLists) set(fetched map[listKind]fetchedList) {
+	l.refreshing = false
+	for k, f := range fetched {
+		l.fresh[k] = f.fresh
+		if f.failed {
+			continue
+		}
 		switch k {
 		case listTools:
-			l.tools = items
+			l.tools = f.items
 		case listPrompts:
-			l.prompts = items
+			l.prompts = f.items
 		case listResources:
-			l.resources = items
+			l.resources = f.items
 		case listTemplates:
-			l.templates = items
+			l.templates = f.items
 		}
 	}
 }
@@ -210,6 +247,7 @@ func (r *Relay) buildCatalogLocked(userKey string) *catalog {
 				continue
 			}
 		}
+		c.addFreshness(l)
 		for _, item := range l.tools {
 			if out, exposed, orig, ok := r.renameItem(name, item, "name"); ok {
 				if _, dup := c.tools[exposed]; dup {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
 	"github.com/mcpgate/mcpgate/internal/mcp"
+	"github.com/mcpgate/mcpgate/internal/upstream"
 )
 
 // HandleNotification takes a notification from a client.
@@ -19,6 +20,9 @@ func (r *Relay) HandleNotification(ctx context.Context, c *Client, msg *jsonrpc.
 		for _, u := range r.upstreams {
 			if u.Conn == nil {
 				continue // a per-user connection asks again when it needs roots
+			}
+			if info := u.Conn.Info(); info != nil && info.Era == upstream.EraModern {
+				continue // 2026-07-28 removed roots/list_changed: roots are asked per request
 			}
 			if err := u.Conn.Notify(ctx, msg.Method, msg.Params); err != nil {
 				r.log.Debug("forwarding roots list_changed", "upstream", u.Name, "err", err)
@@ -116,8 +120,8 @@ func (r *Relay) setLevel(ctx context.Context, c *Client, msg *jsonrpc.Message) (
 		if u.Conn == nil {
 			continue // per-user upstreams: the gateway filters by the session's level
 		}
-		if info := u.Conn.Info(); info == nil || info.Capabilities.Logging == nil {
-			continue
+		if info := u.Conn.Info(); info == nil || info.Capabilities.Logging == nil || info.Era == upstream.EraModern {
+			continue // a modern upstream gets the level in each request's _meta (modern.go)
 		}
 		cctx, cancel := context.WithTimeout(ctx, u.CallTimeout)
 		resp, err := u.Conn.Call(cctx, msg.Method, msg.Params)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync/atomic"
 
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
@@ -72,14 +71,12 @@ func (r *Relay) dispatch(ctx context.Context, c *Client, msg *jsonrpc.Message, o
 	switch msg.Method {
 	case mcp.MethodInitialize:
 		return nil, jsonrpc.NewError(jsonrpc.CodeInvalidRequest, "Invalid Request: the session is already initialized")
-	case mcp.MethodToolsList:
-		return listPage(cat.toolsResult, msg.Params)
-	case mcp.MethodPromptsList:
-		return listPage(cat.promptsResult, msg.Params)
-	case mcp.MethodResourcesList:
-		return listPage(cat.resourcesResult, msg.Params)
-	case mcp.MethodResourcesTemplatesList:
-		return listPage(cat.templatesResult, msg.Params)
+	case mcp.MethodToolsList, mcp.MethodPromptsList, mcp.MethodResourcesList, mcp.MethodResourcesTemplatesList:
+		// Served from the catalog; a stale list is read again in the
+		// background (freshness.go).
+		k := listKindOf(msg.Method)
+		r.listFresh(c, cat, k)
+		return listPage(cat.result(k), msg.Params)
 	case mcp.MethodToolsCall:
 		return r.forwardNamed(ctx, c, msg, out, cat.tools, "tool")
 	case mcp.MethodPromptsGet:
@@ -172,6 +169,9 @@ func (r *Relay) forwardResource(ctx context.Context, c *Client, msg *jsonrpc.Mes
 	// subscriber and unsubscribed after the last, and the gateway fans
 	// notifications/resources/updated out to the subscribed sessions.
 	key := r.subKey(name, c, uri)
+	if u, _ := r.conn(name); msg.Method != mcp.MethodResourcesRead && u.Conn != nil && isModern(u.Conn) {
+		return r.modernSubscribe(msg.Method, name, u.Conn, c, key, uri) // modern_subs.go: a listen, not resources/subscribe
+	}
 	switch msg.Method {
 	case mcp.MethodResourcesSubscribe:
 		if r.subscribe(c.SessionID, key) > 1 {
@@ -291,16 +291,14 @@ func (up *upstreamParams) apply(params json.RawMessage, gatewayToken string) (js
 // the progress token (if any) replaced by a gateway token, the name by the
 // upstream's own.
 func (r *Relay) forward(ctx context.Context, c *Client, msg *jsonrpc.Message, out Stream, name string, up upstreamParams) (json.RawMessage, *jsonrpc.Error) {
+	if r.parkable(c, msg.Method, name) {
+		return r.forwardMRTR(ctx, c, msg, out, name, up) // docs/protocol-eras.md §4.3 A
+	}
 	u, ok := r.conn(name)
 	if !ok {
 		return nil, jsonrpc.NewError(jsonrpc.CodeInternalError, "Internal error")
 	}
-	cl := &call{client: c, clientID: msg.ID, upstream: name, out: out}
-	if tok := up.routing.token; len(tok) > 0 && string(tok) != "null" {
-		cl.clientToken = tok
-		cl.gatewayToken = "mcpgate-" + strconv.FormatInt(r.nextID.Add(1), 10)
-	}
-	params, rpcErr := up.apply(msg.Params, cl.gatewayToken)
+	cl, params, rpcErr := r.newCall(c, msg, name, &up, out)
 	if rpcErr != nil {
 		return nil, rpcErr
 	}
@@ -322,7 +320,7 @@ func (r *Relay) forward(ctx context.Context, c *Client, msg *jsonrpc.Message, ou
 		}
 		defer release()
 	}
-	resp, err := conn.Call(ctx, msg.Method, params)
+	resp, err := r.callUpstream(ctx, cl, conn, msg.Method, params) // modern.go: eras of upstreams
 	switch {
 	case err == nil:
 	case cl.clientCancelled.Load():

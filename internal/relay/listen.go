@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"encoding/json"
+	"sync"
 
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
 	"github.com/mcpgate/mcpgate/internal/mcp"
@@ -21,6 +22,54 @@ type listen struct {
 	// tag is the params every notification of this stream carries:
 	// _meta.subscriptionId = the listen request's id [SUB §Notifications].
 	tag json.RawMessage
+	// id is the listen request's id.
+	id json.RawMessage
+	// subs are the resource subscriptions the stream holds (listensubs.go);
+	// only the listen's own goroutine touches them.
+	subs []listenSub
+
+	sendMu sync.Mutex // guards acked and pending, and orders sends
+	// acked is set once the acknowledgement went out: it must be the
+	// stream's first message [SUB §Acknowledgment], and subscribing takes
+	// upstream calls, so notifications that come earlier wait in pending.
+	acked   bool
+	pending []*jsonrpc.Message
+}
+
+// maxPendingListen bounds the notifications held for a listen until its
+// acknowledgement; more are dropped (a list_changed or update seen before
+// the client knew it was subscribed).
+const maxPendingListen = 16
+
+// send sends m on the stream after the acknowledgement, or holds it until
+// then.
+func (l *listen) send(m *jsonrpc.Message) error {
+	l.sendMu.Lock()
+	defer l.sendMu.Unlock()
+	if !l.acked {
+		if len(l.pending) < maxPendingListen {
+			l.pending = append(l.pending, m)
+		}
+		return nil
+	}
+	return l.out.Send(m)
+}
+
+// acknowledge sends the acknowledgement, then what waited for it.
+func (l *listen) acknowledge(ack *jsonrpc.Message) error {
+	l.sendMu.Lock()
+	defer l.sendMu.Unlock()
+	if err := l.out.Send(ack); err != nil {
+		return err
+	}
+	l.acked = true
+	for _, m := range l.pending {
+		if err := l.out.Send(m); err != nil {
+			return err
+		}
+	}
+	l.pending = nil
+	return nil
 }
 
 // listenFilter is S26 SubscriptionFilter.
@@ -44,9 +93,8 @@ func (r *Relay) listen(ctx context.Context, c *Client, msg *jsonrpc.Message, out
 		return jsonrpc.NewError(jsonrpc.CodeInvalidParams, "Invalid params: notifications filter required")
 	}
 	f := p.Notifications
-	// Honoured subset [SUB §Acknowledgment]: the list kinds as asked.
-	// Resource updates are not delivered on listen streams yet, so
-	// resourceSubscriptions is left out of the acknowledgement.
+	// Honoured subset [SUB §Acknowledgment]: the list kinds as asked, and
+	// the resources whose upstream can deliver updates (listensubs.go).
 	honoured := listenFilter{
 		ToolsListChanged:     f.ToolsListChanged,
 		PromptsListChanged:   f.PromptsListChanged,
@@ -58,6 +106,7 @@ func (r *Relay) listen(ctx context.Context, c *Client, msg *jsonrpc.Message, out
 		out:    out,
 		kinds:  [3]bool{listTools: f.ToolsListChanged, listPrompts: f.PromptsListChanged, listResources: f.ResourcesListChanged},
 		tag:    jsonrpc.MustRaw(map[string]any{"_meta": tagMeta}),
+		id:     msg.ID,
 	}
 	// Registered before the acknowledgement, so that a change made as soon
 	// as the client reads it is delivered.
@@ -68,10 +117,14 @@ func (r *Relay) listen(ctx context.Context, c *Client, msg *jsonrpc.Message, out
 		r.mu.Lock()
 		delete(r.listens, l)
 		r.mu.Unlock()
+		r.releaseListenSubs(l) // [SUB §Cancellation]: the stream ended
 	}()
+	if len(f.ResourceSubscriptions) > 0 {
+		honoured.ResourceSubscriptions = r.listenSubscribe(ctx, c, l, f.ResourceSubscriptions)
+	}
 	ack := jsonrpc.NewNotification(mcp.NotificationSubscriptionsAcknowledged,
 		jsonrpc.MustRaw(map[string]any{"notifications": honoured, "_meta": tagMeta}))
-	if err := out.Send(ack); err != nil {
+	if err := l.acknowledge(ack); err != nil {
 		return errNoResponse
 	}
 	select {
@@ -109,7 +162,7 @@ func (r *Relay) notifyListens(changed [4]bool, sees func(*Client) bool) {
 			if !l.kinds[k] {
 				continue // [SUB §Filter]: only what the client asked for
 			}
-			if err := l.out.Send(jsonrpc.NewNotification(method, l.tag)); err != nil {
+			if err := l.send(jsonrpc.NewNotification(method, l.tag)); err != nil {
 				r.log.Debug("listen stream refused a notification", "session", l.client.SessionID, "method", method, "err", err)
 			}
 		}

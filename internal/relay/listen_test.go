@@ -58,7 +58,7 @@ func TestListen(t *testing.T) {
 		id   string
 		want string
 	}{
-		{toolsL, "41", `{"_meta":{"io.modelcontextprotocol/subscriptionId":41},"notifications":{"toolsListChanged":true}}`},
+		{toolsL, "41", `{"_meta":{"io.modelcontextprotocol/subscriptionId":41},"notifications":{"toolsListChanged":true,"resourceSubscriptions":["test://x"]}}`},
 		{promptsL, "42", `{"_meta":{"io.modelcontextprotocol/subscriptionId":42},"notifications":{"promptsListChanged":true}}`},
 	} {
 		ack := tt.s.next(t)

@@ -68,9 +68,10 @@ func (h *UserHandler) UpstreamMessage(name string, msg *jsonrpc.Message) {
 }
 
 // UpstreamReady implements upstream.Handler: the user's lists are read again.
-func (h *UserHandler) UpstreamReady(name string, _ *upstream.Info) {
+func (h *UserHandler) UpstreamReady(name string, info *upstream.Info) {
 	if o, ok := h.origin(name); ok {
 		h.r.goRefreshFrom(o, listTools, listPrompts, listResources, listTemplates)
+		h.r.listenChanges(listChangesKey(name, h.user), name, o.conn, info) // modern_listen.go
 	}
 }
 

@@ -36,6 +36,16 @@ type Options struct {
 	// OnCallTimeout, if set, is called with the upstream's name each time a
 	// forwarded call times out (for metrics). Nil means nothing is called.
 	OnCallTimeout func(upstream string)
+	// MRTR configures multi-round-trip requests for 2026-07-28 clients of
+	// session-era upstreams (mrtr_park.go). The zero value is usable.
+	MRTR MRTROptions
+	// MaxTTL caps the ttlMs of list and discover results sent to
+	// 2026-07-28 clients (freshness.go). Zero means DefaultMaxTTL (60s).
+	MaxTTL time.Duration
+	// LegacyListTTL is how long a list of an upstream that neither
+	// declares listChanged nor sends ttlMs stays fresh before a client's
+	// list request has it read again. Zero means DefaultLegacyListTTL (60s).
+	LegacyListTTL time.Duration
 }
 
 // Upstream is one upstream as the relay routes to it: either one shared
@@ -78,6 +88,10 @@ type Relay struct {
 
 	initCache atomic.Pointer[initCache]     // encoded InitializeResults
 	discover  atomic.Pointer[discoverEntry] // encoded DiscoverResult (stateless.go)
+	reads     readCache                     // resources/read results with ttlMs (readcache.go)
+	mrtr      mrtrRegistry                  // parked multi-round-trip calls (mrtr_park.go)
+	metas     sessionMetas                  // pre-encoded _meta for modern upstreams (modern.go)
+	upListens upstreamListens               // the gateway's listens on modern upstreams (modern_listen.go)
 
 	mu sync.Mutex // guards the fields below
 	// clients are the attached client sessions by session ID.
@@ -193,6 +207,7 @@ func (r *Relay) Attach(c *Client) {
 // Detach forgets a client session: its subscriptions, its log level, and its
 // pending server→client requests (answered upstream with an error).
 func (r *Relay) Detach(sessionID string) {
+	r.metas.forget(sessionID)
 	r.mu.Lock()
 	delete(r.clients, sessionID)
 	delete(r.logLevels, sessionID)
@@ -234,6 +249,10 @@ func (r *Relay) goUnsubscribe(uri string) {
 	u, _ := r.conn(name)
 	if u.Conn == nil {
 		return // per-user subscriptions end with the user's connection
+	}
+	if isModern(u.Conn) {
+		r.stopListen(resourceListenKey(name, uri)) // modern_subs.go
+		return
 	}
 	r.wg.Go(func() {
 		ctx, cancel := context.WithTimeout(r.ctx, u.CallTimeout)

@@ -27,11 +27,15 @@ func (r *Relay) handleStateless(ctx context.Context, c *Client, msg *jsonrpc.Mes
 	)
 	switch msg.Method {
 	case mcp.MethodServerDiscover:
-		result = r.discoverResult()
-	case mcp.MethodToolsList, mcp.MethodPromptsList, mcp.MethodResourcesList, mcp.MethodResourcesTemplatesList,
-		mcp.MethodResourcesRead:
+		result = r.discoverResult(r.discoverTTL(c))
+	case mcp.MethodToolsList, mcp.MethodPromptsList, mcp.MethodResourcesList, mcp.MethodResourcesTemplatesList:
+		// Pre-encoded in this era's shape (freshness.go): not reshaped.
+		if result, rpcErr = r.statelessList(ctx, c, msg); rpcErr == nil {
+			return jsonrpc.NewResponse(msg.ID, result)
+		}
+	case mcp.MethodResourcesRead:
 		cache = true
-		result, rpcErr = r.dispatch(ctx, c, msg, out)
+		result, rpcErr = r.statelessRead(ctx, c, msg, out) // readcache.go
 	case mcp.MethodToolsCall:
 		if rpcErr = r.checkParamHeaders(ctx, c, msg.Params); rpcErr == nil {
 			result, rpcErr = r.dispatch(ctx, c, msg, out)
@@ -40,6 +44,8 @@ func (r *Relay) handleStateless(ctx context.Context, c *Client, msg *jsonrpc.Mes
 		result, rpcErr = r.dispatch(ctx, c, msg, out)
 	case mcp.MethodSubscriptionsListen:
 		rpcErr = r.listen(ctx, c, msg, out)
+	case mcp.MethodTasksGet, mcp.MethodTasksUpdate, mcp.MethodTasksCancel:
+		result, rpcErr = r.statelessTask(ctx, c, msg, out) // tasks.go
 	case mcp.MethodInitialize:
 		// [V26 §Protocol Version Negotiation]: a server that does not serve
 		// the session era to this client names the versions it does.
@@ -77,23 +83,17 @@ func statelessError(e *jsonrpc.Error) *jsonrpc.Error {
 }
 
 // shapeResult adds what a 2026-07-28 result requires and a session-era
-// upstream's lacks: resultType [B26 §ResultType] and, on cacheable results,
-// ttlMs and cacheScope [CACHE]. Fields already present are kept; the result
-// is spliced, not re-encoded.
-func (r *Relay) shapeResult(result json.RawMessage, cache bool, method string) json.RawMessage {
+// upstream's lacks: resultType [B26 §ResultType] and, on cacheable results
+// (resources/read; lists are pre-encoded, freshness.go), ttlMs and
+// cacheScope [CACHE]. Fields already present are kept; the result is
+// spliced, not re-encoded.
+func (r *Relay) shapeResult(result json.RawMessage, cache bool, _ string) json.RawMessage {
 	if !cache {
 		return addMembers(result, resultTypeComplete)
 	}
-	// ttlMs 0: lists change with the upstreams; listen streams announce
-	// it (listen.go), but the per-upstream freshness of §4.5 (listChanged
-	// declared, caching.max_ttl) is not tracked yet; a read result of a
-	// session-era upstream carries no freshness. Lists vary by user when
-	// per-user upstreams are configured.
-	scope := cacheScopePublic
-	if r.hasPerUser || method == mcp.MethodResourcesRead {
-		scope = cacheScopePrivate
-	}
-	return addMembers(result, resultTypeComplete, ttlZero, scope)
+	// A read result of a session-era upstream carries no freshness: ttlMs
+	// 0, and private, since what a read returns may depend on the user.
+	return addMembers(result, resultTypeComplete, ttlZero, cacheScopePrivate)
 }
 
 type member struct{ key, value string }
@@ -101,7 +101,6 @@ type member struct{ key, value string }
 var (
 	resultTypeComplete = member{"resultType", `"complete"`}
 	ttlZero            = member{"ttlMs", "0"}
-	cacheScopePublic   = member{"cacheScope", `"public"`}
 	cacheScopePrivate  = member{"cacheScope", `"private"`}
 )
 
@@ -153,26 +152,33 @@ func addMembers(obj json.RawMessage, add ...member) json.RawMessage {
 // session era's InitializeResult advertises (the union of the upstreams'),
 // the instructions, and the gateway's identity in _meta [B26 §_meta
 // "Per-response protocol fields"].
-func (r *Relay) discoverResult() json.RawMessage {
+//
+// ttlMs is that of the lists (discoverTTL); the result is encoded once per
+// InitializeResult and ttlMs.
+func (r *Relay) discoverResult(ttlMs int64) json.RawMessage {
 	src := r.initializeResult(mcp.Latest) // the same bytes while no upstream changed
-	if c := r.discover.Load(); c != nil && len(src) > 0 && len(c.src) > 0 && &c.src[0] == &src[0] {
+	if c := r.discover.Load(); c != nil && c.ttlMs == ttlMs && len(src) > 0 && len(c.src) > 0 && &c.src[0] == &src[0] {
 		return c.out
 	}
-	out := r.buildDiscoverResult(src)
-	r.discover.Store(&discoverEntry{src: src, out: out})
+	out := r.buildDiscoverResult(src, ttlMs)
+	r.discover.Store(&discoverEntry{src: src, ttlMs: ttlMs, out: out})
 	return out
 }
 
 // discoverEntry caches the last DiscoverResult built, with the
-// InitializeResult it was built from.
-type discoverEntry struct{ src, out json.RawMessage }
+// InitializeResult and ttlMs it was built from.
+type discoverEntry struct {
+	src, out json.RawMessage
+	ttlMs    int64
+}
 
-func (r *Relay) buildDiscoverResult(src json.RawMessage) json.RawMessage {
+func (r *Relay) buildDiscoverResult(src json.RawMessage, ttlMs int64) json.RawMessage {
 	var init struct {
 		Capabilities json.RawMessage `json:"capabilities"`
 		Instructions string          `json:"instructions,omitempty"`
 	}
 	_ = json.Unmarshal(src, &init)
+	init.Capabilities = r.withTasksExtension(init.Capabilities) // tasks.go
 	scope := "public"
 	if r.hasPerUser {
 		scope = "private"
@@ -182,7 +188,7 @@ func (r *Relay) buildDiscoverResult(src json.RawMessage) json.RawMessage {
 		Capabilities      json.RawMessage `json:"capabilities"`
 		Instructions      string          `json:"instructions,omitempty"`
 		ResultType        string          `json:"resultType"`
-		TTLMs             int             `json:"ttlMs"`
+		TTLMs             int64           `json:"ttlMs"`
 		CacheScope        string          `json:"cacheScope"`
 		Meta              map[string]any  `json:"_meta"`
 	}{
@@ -190,6 +196,7 @@ func (r *Relay) buildDiscoverResult(src json.RawMessage) json.RawMessage {
 		Capabilities:      init.Capabilities,
 		Instructions:      init.Instructions,
 		ResultType:        "complete",
+		TTLMs:             ttlMs,
 		CacheScope:        scope,
 		Meta: map[string]any{mcp.MetaServerInfo: map[string]string{
 			"name": r.opts.ServerName, "version": r.opts.ServerVersion}},

@@ -3,7 +3,9 @@ package relay
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -61,12 +63,13 @@ func TestStatelessClient(t *testing.T) {
 	tools := `[{"name":"echo"},{"name":"region","inputSchema":{"type":"object","properties":{` +
 		`"region":{"type":"string","x-mcp-header":"Region"},"n":{"type":"integer","x-mcp-header":"N"}}}}]`
 	up := &fakeConn{name: "a", info: toolsInfo(), serve: func(ctx context.Context, method string, params json.RawMessage) (json.RawMessage, *jsonrpc.Error) {
-		if method == mcp.MethodResourcesRead {
+		if method == mcp.MethodResourcesRead && !strings.Contains(string(params), "test://ok") {
 			return nil, &jsonrpc.Error{Code: jsonrpc.CodeResourceNotFound, Message: "Resource not found", Data: json.RawMessage(`{"uri":"test://x"}`)}
 		}
 		return listServer(tools, `[{"uri":"test://x","name":"x"}]`, `[]`)(ctx, method, params)
 	}}
-	r := newTestRelay(t, Options{ServerName: "gw", ServerVersion: "9"}, up)
+	// Lists stay fresh for an hour: ttlMs is then max_ttl's default, 60 s.
+	r := newTestRelay(t, Options{ServerName: "gw", ServerVersion: "9", LegacyListTTL: time.Hour}, up)
 	call := func(method, params string, hdrs map[string]string) *jsonrpc.Message {
 		t.Helper()
 		c := &Client{SessionID: "stateless-1", Stateless: true, ParamHeaders: hdrs}
@@ -106,7 +109,10 @@ func TestStatelessClient(t *testing.T) {
 		wantCode int
 	}{
 		{name: "list is cacheable", method: "prompts/list",
-			want: `{"resultType":"complete","ttlMs":0,"cacheScope":"public","prompts":[{"name":"greet"}]}`},
+			want: `{"resultType":"complete","ttlMs":60000,"cacheScope":"public","prompts":[{"name":"greet"}]}`},
+		{name: "list cursor is invalid", method: "prompts/list", params: `{"cursor":"x"}`, wantCode: jsonrpc.CodeInvalidParams},
+		{name: "read result is private, ttl 0", method: "resources/read", params: `{"uri":"test://ok"}`,
+			want: `{"resultType":"complete","ttlMs":0,"cacheScope":"private","echo":"{\"uri\":\"test://ok\"}"}`},
 		{name: "call gets resultType", method: "tools/call", params: `{"name":"echo"}`,
 			want: `{"resultType":"complete","echo":"{\"name\":\"echo\"}"}`},
 		{name: "bound params match", method: "tools/call", params: `{"name":"region","arguments":{"region":"eu","n":3}}`,

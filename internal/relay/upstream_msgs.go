@@ -15,8 +15,9 @@ import (
 
 // UpstreamReady implements upstream.Handler: an upstream (re)initialized, so
 // its lists are read again and clients hear of any change.
-func (r *Relay) UpstreamReady(name string, _ *upstream.Info) {
+func (r *Relay) UpstreamReady(name string, info *upstream.Info) {
 	r.goRefresh(name, listTools, listPrompts, listResources, listTemplates)
+	r.listenUpstream(name, info) // modern upstreams announce changes on a listen (modern_listen.go)
 }
 
 // Refresh reads every upstream's lists now and waits until done; the
@@ -152,7 +153,7 @@ func (r *Relay) attribute(o origin) (c *Client, out Stream, ok bool) {
 	var only *call
 	n := 0
 	for _, cl := range r.calls {
-		if cl.upstream != o.upstream || !o.owns(cl.client) {
+		if cl.upstream != o.upstream || !o.owns(cl.client) || cl.parkedIdle() {
 			continue
 		}
 		if only != nil && only.client.SessionID != cl.client.SessionID {
@@ -244,6 +245,7 @@ func (r *Relay) upstreamResourceUpdated(o origin, msg *jsonrpc.Message) {
 	for _, c := range targets {
 		r.sendStandalone(c, msg)
 	}
+	r.notifyListensUpdated(o, p.URI, msg.Params) // listensubs.go
 }
 
 // serverRequest is a request an upstream made that a client must answer.
@@ -256,6 +258,10 @@ type serverRequest struct {
 	progressToken json.RawMessage
 	out           Stream
 	timer         *time.Timer
+	// reply, when set, receives the client's answer (or the failure)
+	// instead of an upstream: an input request of a modern upstream's
+	// InputRequiredResult (modern_mrtr.go).
+	reply func(resp *jsonrpc.Message, err error)
 }
 
 func (sr *serverRequest) stop() {
@@ -363,6 +369,10 @@ func (r *Relay) upstreamCancelled(o origin, msg *jsonrpc.Message) {
 // answerUpstream sends the client's answer (or an error) back under the
 // upstream's id.
 func (r *Relay) answerUpstream(sr *serverRequest, clientResp *jsonrpc.Message, err error) {
+	if sr.reply != nil {
+		sr.reply(clientResp, err)
+		return
+	}
 	var resp *jsonrpc.Message
 	switch {
 	case clientResp != nil && clientResp.Error != nil:

@@ -10,6 +10,7 @@ package sse
 import (
 	"bytes"
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -110,6 +111,10 @@ type Writer struct {
 	buf      *[]byte   // pending bytes; nil when nothing is pending
 	written  int64     // bytes written to the connection so far
 	err      error
+
+	// After Hijack: the connection, written directly; w and rc are nil.
+	conn    net.Conn
+	chunked bool // frame every flush as an HTTP/1.1 chunk
 }
 
 // bufPool holds the buffers of Writers between flushes.
@@ -148,6 +153,9 @@ func (s *Writer) pending() *[]byte {
 	}
 	if s.buf == nil {
 		s.buf = bufPool.Get().(*[]byte)
+		if s.chunked {
+			*s.buf = append(*s.buf, chunkRoom[:]...) // room for the chunk header
+		}
 	}
 	return s.buf
 }
@@ -195,6 +203,9 @@ func (s *Writer) Flush() error {
 			s.setDeadline(now.Add(s.timeout))
 		}
 	}
+	if s.conn != nil {
+		return s.flushConn()
+	}
 	if s.buf != nil {
 		b := s.buf
 		s.buf = nil
@@ -225,13 +236,19 @@ func (s *Writer) End() {
 		bufPool.Put(s.buf)
 		s.buf = nil
 	}
-	if s.timeout > 0 && !s.deadline.IsZero() {
+	if s.conn == nil && s.timeout > 0 && !s.deadline.IsZero() {
 		s.setDeadline(time.Time{})
 	}
 }
 
 func (s *Writer) setDeadline(t time.Time) {
 	s.deadline = t
+	if s.conn != nil {
+		if err := s.conn.SetWriteDeadline(t); err != nil && s.err == nil {
+			s.err = err
+		}
+		return
+	}
 	if err := s.rc.SetWriteDeadline(t); err != nil && !errors.Is(err, http.ErrNotSupported) && s.err == nil {
 		s.err = err
 	}

@@ -38,18 +38,18 @@ func (h *Handler) messages(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, mcpsession.ErrVersion)
 		return
 	}
-	ids := r.URL.Query()["sessionId"]
+	id, n := sessionParam(r.URL.RawQuery)
 	switch {
-	case len(ids) == 0 || ids[0] == "":
+	case n == 0 || id == "":
 		h.fail(w, r, errSessionMissing)
 		return
-	case len(ids) > 1:
+	case n > 1:
 		h.fail(w, r, errSessionParam)
 		return
 	}
 	// The session is checked before the body is read, so a request for an
 	// unknown session costs no body.
-	s, err := h.hub.Resolve(r.Context(), ids[0], principal.FromContext(r.Context()), TransportName)
+	s, err := h.hub.Resolve(r.Context(), id, principal.FromContext(r.Context()), TransportName)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -172,7 +172,9 @@ func (h *Handler) respond(ctx context.Context, ls *mcpsession.Live, req *jsonrpc
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
-	_, err := h.events.Append(ctx, ls.ID(), mcpsession.StandaloneStream, resp)
+	// On a hub worker: when the stream is parked, this goroutine writes the
+	// response to the client too (Hub.Append).
+	err := h.hub.Append(ctx, ls, mcpsession.StandaloneStream, resp)
 	if errors.Is(err, eventlog.ErrTooLarge) {
 		// The stream cannot carry it: tell the client, in a message it can.
 		h.log.Warn("response larger than the stream's event limit", "session", session.Short(ls.ID()),

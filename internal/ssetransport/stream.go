@@ -25,7 +25,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 	if s == nil {
 		return
 	}
-	defer s.close()
+	defer s.closeUnlessParked()
 	s.serve()
 }
 
@@ -38,9 +38,11 @@ type legacyStream struct {
 	ctx    context.Context // ends with the request, the session, or a takeover
 	cancel context.CancelFunc
 	conn   *mcpsession.Conn
-	stop   func() bool // stops the AfterFunc that ties ctx to the session
-	sw     *sse.Writer // nil until the response has started
-	reason string      // why the session ends
+	stop   func() bool     // stops the AfterFunc that ties ctx to the session
+	sw     *sse.Writer     // nil until the response has started
+	reason string          // why the session ends
+	parked bool            // the hub took the stream over (mcpsession.Parking)
+	values context.Context // the request's values, once parked (r is dropped)
 }
 
 // open checks the request and opens the session; on failure it writes the
@@ -94,8 +96,50 @@ func (s *legacyStream) serve() {
 	}
 	// "Server messages are sent as SSE message events, with the message
 	// content encoded as JSON in the event data."
-	after, err := s.h.hub.Pump(s.ctx, s.sw, s.ls, mcpsession.StandaloneStream, 0, mcpsession.PumpOptions{})
+	// Once it has written what the stream holds, the hub may park it: the
+	// handler then returns and the hub writes the stream on, draining it
+	// when the session ends under it, as ended does here.
+	after, err := s.h.hub.Pump(s.ctx, s.sw, s.ls, mcpsession.StandaloneStream, 0, mcpsession.PumpOptions{Park: s.parking()})
+	if errors.Is(err, mcpsession.ErrParked) {
+		s.parked = true
+		return
+	}
 	s.ended(after, err)
+}
+
+//go:noinline
+func (s *legacyStream) parking() *mcpsession.Parking {
+	return &mcpsession.Parking{
+		Request:    s.r,
+		Conn:       s.conn,
+		DrainOnEnd: true,
+		Parked:     s.release,
+		Done:       s.parkedDone,
+	}
+}
+
+// release drops what ties the stream to its request, once parked: what
+// the parked stream keeps alive must not keep the request, its response
+// writer and net/http's buffers with it.
+func (s *legacyStream) release() {
+	s.stop()
+	s.cancel()
+	s.values = context.WithoutCancel(s.r.Context())
+	s.sw, s.w, s.r, s.ctx = nil, nil, nil, nil // the writer is the hub's now
+}
+
+// parkedDone ends the session once its parked stream has ended.
+func (s *legacyStream) parkedDone(reason string) {
+	s.reason = reason
+	s.close()
+}
+
+// closeUnlessParked ends the stream and the session when the handler
+// returns, unless the hub took the stream over.
+func (s *legacyStream) closeUnlessParked() {
+	if !s.parked {
+		s.close()
+	}
 }
 
 // ended records why the stream ended; a session that ended under the
@@ -131,7 +175,11 @@ func (s *legacyStream) close() {
 	s.ls.Detach(mcpsession.StandaloneStream, s.conn)
 	s.conn.Close()
 	s.cancel()
-	err := s.h.hub.Delete(context.WithoutCancel(s.r.Context()), s.ls.ID(), s.reason)
+	values := s.values
+	if values == nil {
+		values = context.WithoutCancel(s.r.Context())
+	}
+	err := s.h.hub.Delete(values, s.ls.ID(), s.reason)
 	if err != nil && !errors.Is(err, mcpsession.ErrNotFound) {
 		s.h.log.Warn("ending session", "session", session.Short(s.ls.ID()), "err", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/mcpgate/mcpgate/internal/eventlog"
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
@@ -35,7 +34,9 @@ type postCall struct {
 	ls  *mcpsession.Live
 	w   http.ResponseWriter
 	r   *http.Request
-	ctx context.Context // the calls' context (mcpsession.CallContext)
+	ctx context.Context // the calls' context: &cc
+	cc  mcpsession.CallCtx
+	one [1][]byte // the response of a lone request
 
 	mu       sync.Mutex // guards mode, stream and tailDone
 	mode     callMode
@@ -73,13 +74,17 @@ func (h *Handler) serveCalls(w http.ResponseWriter, r *http.Request, ls *mcpsess
 	}
 	defer ls.EndCall()
 
-	pc := &postCall{h: h, ls: ls, w: w, r: r, ctx: mcpsession.CallContext(ls, r.Context())}
-	var timer *time.Timer
+	pc := &postCall{h: h, ls: ls, w: w, r: r, cc: mcpsession.NewCallCtx(ls, r.Context())}
+	pc.ctx = &pc.cc
+	var timer *slowTimer
 	if hb := h.hub.Heartbeat(); hb > 0 {
 		// A slow call gets an SSE stream, so heartbeats can flow.
-		timer = time.AfterFunc(hb, pc.openStream)
+		timer = h.armSlow(pc, hb)
 	}
-	resps := make([][]byte, len(reqs))
+	resps := pc.one[:]
+	if len(reqs) > 1 {
+		resps = make([][]byte, len(reqs))
+	}
 	if len(reqs) == 1 {
 		resps[0] = h.call(pc.ctx, ls, reqs[0], pc)
 	} else {
@@ -91,7 +96,7 @@ func (h *Handler) serveCalls(w http.ResponseWriter, r *http.Request, ls *mcpsess
 		wg.Wait()
 	}
 	if timer != nil {
-		timer.Stop()
+		h.disarmSlow(timer)
 	}
 	pc.finish(resps, isBatch)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
 	"github.com/mcpgate/mcpgate/internal/mcp"
+	"github.com/mcpgate/mcpgate/internal/relay"
 	"github.com/mcpgate/mcpgate/internal/sse"
 )
 
@@ -68,11 +69,13 @@ func (d *directStream) Send(m *jsonrpc.Message) error {
 	switch m.Kind() {
 	case jsonrpc.KindRequest:
 		// [SH26 §Receiving Messages]: no server→client requests on a
-		// stateless stream (MRTR's InputRequiredResult replaces them; not
-		// translated yet). A request for a capability the client did not
-		// declare turns the answer into -32021 [B26 §_meta].
+		// stateless stream. The relay turns them into InputRequiredResults
+		// for tools/call, prompts/get and resources/read (MRTR,
+		// relay/mrtr_*.go); one that still reaches the stream (another
+		// method) is refused, and for a capability the client did not
+		// declare the answer becomes -32021 [B26 §_meta].
 		d.mu.Lock()
-		if need := neededCapability(m.Method); need != "" && !d.caps.has(need) && d.missing == "" {
+		if need := relay.CapabilityFor(m.Method); need != "" && !d.caps.has(need) && d.missing == "" {
 			d.missing = need
 		}
 		d.mu.Unlock()
@@ -146,18 +149,6 @@ func (d *directStream) wantsLog(params json.RawMessage) bool {
 	return !ok || lvl >= d.logLevel
 }
 
-func neededCapability(method string) string {
-	switch method {
-	case mcp.MethodSamplingCreateMessage:
-		return "sampling"
-	case mcp.MethodElicitationCreate:
-		return "elicitation"
-	case mcp.MethodRootsList:
-		return "roots"
-	}
-	return ""
-}
-
 func (c declaredCaps) has(name string) bool {
 	switch name {
 	case "sampling":
@@ -198,6 +189,12 @@ func (d *directStream) finish(resp *jsonrpc.Message) {
 	status := http.StatusOK
 	if resp.Error != nil {
 		status = statusOf(resp.Error)
+		if relay.IsParkLimit(resp.Error) {
+			// Bounded everything: too many calls wait for client input
+			// (mrtr.max_parked*), a clear 429 the client may retry.
+			status = http.StatusTooManyRequests
+			d.w.Header().Set("Retry-After", "30")
+		}
 	}
 	writeJSONStatus(d.w, status, jsonrpc.Encode(resp))
 }

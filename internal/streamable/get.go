@@ -25,7 +25,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 	if s == nil {
 		return
 	}
-	defer s.close()
+	defer s.closeUnlessParked()
 	s.serve()
 }
 
@@ -33,6 +33,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 type getStream struct {
 	h      *Handler
 	w      http.ResponseWriter
+	r      *http.Request
 	ls     *mcpsession.Live
 	stream string
 	after  uint64
@@ -40,6 +41,7 @@ type getStream struct {
 	cancel context.CancelFunc
 	conn   *mcpsession.Conn
 	stops  [2]func() bool // the AfterFuncs that tie ctx to the session and to shutdown
+	parked bool           // the hub took the stream over (mcpsession.Parking)
 }
 
 // openGet checks the request and attaches the stream's connection; on
@@ -97,7 +99,7 @@ func (h *Handler) openGet(w http.ResponseWriter, r *http.Request) *getStream {
 		resume = true
 	}
 
-	g := &getStream{h: h, w: w, ls: ls, stream: stream, after: after}
+	g := &getStream{h: h, w: w, r: r, ls: ls, stream: stream, after: after}
 	g.ctx, g.cancel = context.WithCancel(r.Context())
 	g.conn = mcpsession.NewConn(g.cancel)
 	// One connection per stream. A plain second GET conflicts; a
@@ -133,14 +135,69 @@ func (h *Handler) openGet(w http.ResponseWriter, r *http.Request) *getStream {
 	return g
 }
 
-// serve writes the priming event, then the stream's events.
+// serve writes the priming event, then the stream's events. Once it has
+// written what the stream holds, the hub may park it: the handler then
+// returns and the hub writes the stream on (see mcpsession.Parking).
 func (g *getStream) serve() {
 	sw := g.start()
-	defer sw.End()
 	if sw.Err() != nil {
+		sw.End()
 		return
 	}
-	_, _ = g.h.hub.Pump(g.ctx, sw, g.ls, g.stream, g.after, mcpsession.PumpOptions{IDs: true})
+	_, err := g.h.hub.Pump(g.ctx, sw, g.ls, g.stream, g.after, mcpsession.PumpOptions{IDs: true, Park: g.parking()})
+	if errors.Is(err, mcpsession.ErrParked) {
+		g.parked = true
+		return
+	}
+	sw.End()
+}
+
+// parking says how a parked stream ends: the standalone stream, which
+// carries no responses, with Shutdown; a resumed POST stream when it is
+// complete or its session ends.
+//
+//go:noinline
+func (g *getStream) parking() *mcpsession.Parking {
+	return &mcpsession.Parking{
+		Request:      g.r,
+		Conn:         g.conn,
+		EndOnClosing: g.stream == mcpsession.StandaloneStream,
+		Parked:       g.release,
+		Done:         g.parkedDone,
+	}
+}
+
+// release drops what ties the stream to its request, once parked: what
+// the parked stream keeps alive must not keep the request, its response
+// writer and net/http's buffers with it.
+func (g *getStream) release() {
+	g.stopAfterFuncs()
+	g.stops = [2]func() bool{}
+	g.cancel()
+	g.w, g.r, g.ctx = nil, nil, nil
+}
+
+// parkedDone releases the rest once a parked stream has ended.
+func (g *getStream) parkedDone(string) {
+	g.ls.Detach(g.stream, g.conn)
+	g.conn.Close()
+	g.h.hub.Leave()
+}
+
+// closeUnlessParked releases the stream when the handler returns, unless
+// the hub took it over.
+func (g *getStream) closeUnlessParked() {
+	if !g.parked {
+		g.close()
+	}
+}
+
+func (g *getStream) stopAfterFuncs() {
+	for _, stop := range [2]func() bool{g.stops[1], g.stops[0]} {
+		if stop != nil {
+			stop()
+		}
+	}
 }
 
 // start sends the headers and the priming event.
@@ -161,11 +218,7 @@ func (g *getStream) start() *sse.Writer {
 //
 //go:noinline
 func (g *getStream) close() {
-	for _, stop := range [2]func() bool{g.stops[1], g.stops[0]} {
-		if stop != nil {
-			stop()
-		}
-	}
+	g.stopAfterFuncs()
 	g.ls.Detach(g.stream, g.conn)
 	g.conn.Close()
 	g.cancel()

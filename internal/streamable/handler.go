@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/mcpgate/mcpgate/internal/eventlog"
@@ -32,6 +33,21 @@ type Options struct {
 	Retry time.Duration
 	// Logger receives the transport's logs. Nil discards them.
 	Logger *slog.Logger
+	// StatelessInFlightPerUser bounds one principal's 2026-07-28 requests
+	// in flight, listen streams included; more get 429 with Retry-After
+	// (statelessgate.go). Zero means DefaultStatelessInFlightPerUser (256).
+	StatelessInFlightPerUser int
+	// ListensPerUser bounds one principal's open subscriptions/listen
+	// streams; more get 429 with Retry-After. Zero means
+	// DefaultListensPerUser (32), or MaxListens if that is smaller.
+	ListensPerUser int
+	// MaxListens bounds all open listen streams; more get 503 with
+	// Retry-After. Zero means DefaultMaxListens (1000).
+	MaxListens int
+	// OnStatelessRefused, if set, is called with the reason (Refused*)
+	// each time a stateless request is refused by those bounds (metrics).
+	// Nil means nothing is called.
+	OnStatelessRefused func(reason string)
 }
 
 // Defaults for Options.
@@ -52,6 +68,10 @@ type Handler struct {
 	log    *slog.Logger
 
 	testHookTailEnded func() // if set, called when a POST's tail goroutine returns
+
+	gate *statelessGate // per-principal bounds of stateless requests (statelessgate.go)
+
+	slowTimers sync.Pool // *slowTimer: the POSTs' heartbeat timers (slowtimer.go)
 }
 
 // New returns a Handler serving the sessions of hub. Shutdown and idle
@@ -74,7 +94,7 @@ func New(hub *mcpsession.Hub, opts *Options) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{hub: hub, core: hub.Core(), events: hub.Events(), opts: o, log: log}
+	return &Handler{hub: hub, core: hub.Core(), events: hub.Events(), opts: o, log: log, gate: newStatelessGate(o)}
 }
 
 // ServeHTTP implements http.Handler.

@@ -121,6 +121,17 @@ func (h *Handler) stateless(w http.ResponseWriter, r *http.Request, body []byte)
 		writeRPCError(w, statusOf(e), msg.ID, e)
 		return
 	}
+	// Per-principal bounds (statelessgate.go), before any work is done.
+	user := principal.FromContext(r.Context()).Key()
+	isListen := msg.Method == mcp.MethodSubscriptionsListen
+	if reason := h.gate.enter(user, isListen); reason != "" {
+		if h.opts.OnStatelessRefused != nil {
+			h.opts.OnStatelessRefused(reason)
+		}
+		writeRefused(w, msg.ID, reason)
+		return
+	}
+	defer h.gate.leave(user, isListen)
 	if !h.hub.Enter(false) {
 		h.fail(w, r, errShuttingDown)
 		return
@@ -140,7 +151,7 @@ func (h *Handler) stateless(w http.ResponseWriter, r *http.Request, body []byte)
 		ParamHeaders: paramHeaders(r.Header),
 	}
 	out := newDirectStream(w, h.hub.WriteTimeout(), meta)
-	if msg.Method == mcp.MethodSubscriptionsListen {
+	if isListen {
 		// A listen stream carries no response, so like the session GET
 		// stream it ends when shutdown begins [SUB §Cancellation]; the
 		// relay then returns and the stream is closed.

@@ -36,8 +36,14 @@ type Info struct {
 	Capabilities    Capabilities    `json:"capabilities"`
 	ServerInfo      json.RawMessage `json:"serverInfo,omitempty"`
 	Instructions    string          `json:"instructions,omitempty"`
-	// Raw is the whole InitializeResult as received.
+	// Raw is the whole InitializeResult (or DiscoverResult) as received.
 	Raw json.RawMessage `json:"-"`
+	// Era is how the upstream is spoken to (era.go): EraSession (the zero
+	// value) after initialize, EraModern after server/discover.
+	Era Era `json:"-"`
+	// SupportedVersions are the revisions a modern upstream listed in its
+	// DiscoverResult; nil for session-era upstreams.
+	SupportedVersions []string `json:"supportedVersions,omitempty"`
 }
 
 // Capabilities is the subset of ServerCapabilities the gateway routes on.
@@ -47,6 +53,9 @@ type Capabilities struct {
 	Resources   *ResourcesCap   `json:"resources,omitempty"`
 	Logging     json.RawMessage `json:"logging,omitempty"`
 	Completions json.RawMessage `json:"completions,omitempty"`
+	// Extensions are a modern upstream's declared extensions (e.g.
+	// io.modelcontextprotocol/tasks), raw; nil when it declared none.
+	Extensions json.RawMessage `json:"extensions,omitempty"`
 	// Experimental and other fields are not routed on and not merged.
 }
 

@@ -1,7 +1,8 @@
 // A real upstream OpenID provider for mcpgate's authserver tests: npm
 // oidc-provider with one confidential client (the gateway) and accounts
 // whose email and groups travel in the ID token. Configured by environment:
-// OIDC_PORT (0 picks one), OIDC_REDIRECT_URI (the gateway's /callback).
+// OIDC_PORT (0 picks one), OIDC_REDIRECT_URI (the gateway's /callback),
+// OIDC_ACCESS_TOKEN_TTL (seconds; default 3600).
 // It prints "listening <issuer>" on stdout once ready and stops when stdin
 // closes, so the test that started it owns its lifetime.
 import { createRequire } from 'node:module';
@@ -31,6 +32,8 @@ const provider = new Provider(issuer, {
   scopes: ['openid', 'email', 'groups', 'offline_access'],
   claims: { openid: ['sub'], email: ['email'], groups: ['groups'] },
   conformIdTokenClaims: false,
+  // OIDC_ACCESS_TOKEN_TTL (seconds) shortens access tokens for refresh tests.
+  ttl: { AccessToken: Number(process.env.OIDC_ACCESS_TOKEN_TTL || 3600) },
   cookies: { keys: ['test-only-cookie-key'] },
   async findAccount(ctx, id) {
     if (!accounts[id]) return undefined;

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,19 @@ const (
 // killed if it lingers).
 func Start(t testing.TB, callback string) string {
 	t.Helper()
+	return StartWith(t, callback, Options{})
+}
+
+// Options configures StartWith.
+type Options struct {
+	// AccessTokenTTL is the lifetime of the access tokens the provider
+	// issues. Zero means its default (one hour).
+	AccessTokenTTL time.Duration
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, callback string, o Options) string {
+	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	dir := filepath.Dir(file)
 	interop := filepath.Join(dir, "..", "..", "..", "interop")
@@ -37,6 +51,9 @@ func Start(t testing.TB, callback string) string {
 	}
 	cmd := exec.Command("node", filepath.Join(dir, "oidc-provider.mjs"))
 	cmd.Env = append(os.Environ(), "INTEROP_DIR="+interop, "OIDC_REDIRECT_URI="+callback, "OIDC_PORT=0")
+	if o.AccessTokenTTL > 0 {
+		cmd.Env = append(cmd.Env, "OIDC_ACCESS_TOKEN_TTL="+strconv.Itoa(int(o.AccessTokenTTL.Seconds())))
+	}
 	cmd.Stderr = io.Discard
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

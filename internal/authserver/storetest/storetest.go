@@ -1,6 +1,6 @@
 // Package storetest is the contract test suite every authserver.Store
-// backend must pass: memory, file (bbolt) and, later, Redis run the same
-// cases.
+// backend must pass: memory, file (bbolt) and Redis run the same cases,
+// including the AdminStore half (listing, deleting clients, revocation).
 package storetest
 
 import (
@@ -185,6 +185,7 @@ func Run(t *testing.T, newStore func(t *testing.T) authserver.Store) {
 			t.Errorf("live token swept: %v", err)
 		}
 	})
+	runAdmin(t, newStore)
 }
 
 func must(t *testing.T, err error) {

@@ -71,8 +71,9 @@ type Pool struct {
 	factory Factory
 	log     *slog.Logger
 
-	mu      sync.Mutex // guards entries and closed
+	mu      sync.Mutex // guards entries, retired and closed
 	entries map[string]*entry
+	retired map[*entry]struct{} // taken out by Retire, stopped once idle (retire.go)
 	closed  bool
 
 	stop chan struct{}
@@ -141,7 +142,15 @@ func (p *Pool) Acquire(ctx context.Context, userKey string) (Conn, func(), error
 		p.mu.Lock()
 		e.inUse--
 		e.lastUsed = time.Now()
+		_, retired := p.retired[e]
+		stop := retired && e.inUse == 0
+		if stop {
+			delete(p.retired, e)
+		}
 		p.mu.Unlock()
+		if stop {
+			p.stopRetired(e) // retire.go
+		}
 	})
 	select {
 	case <-e.ready:
@@ -210,6 +219,12 @@ func (p *Pool) reapIdle(now time.Time) {
 			delete(p.entries, k)
 		}
 	}
+	for e := range p.retired {
+		if e.inUse == 0 {
+			idle = append(idle, e)
+			delete(p.retired, e)
+		}
+	}
 	p.mu.Unlock()
 	for _, e := range idle {
 		p.log.Info("per-user upstream idle; stopping", "upstream", p.opts.Name)
@@ -229,8 +244,15 @@ func (p *Pool) Close(ctx context.Context) error {
 		return nil
 	}
 	p.closed = true
-	entries := p.entries
+	entries := make([]*entry, 0, len(p.entries)+len(p.retired))
+	for _, e := range p.entries {
+		entries = append(entries, e)
+	}
+	for e := range p.retired {
+		entries = append(entries, e)
+	}
 	p.entries = map[string]*entry{}
+	p.retired = nil
 	p.mu.Unlock()
 	close(p.stop)
 	<-p.done

@@ -15,6 +15,7 @@
 package stdio
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -54,6 +55,12 @@ type Conn struct {
 	nextID atomic.Int64                  // the last upstream-side request id used
 	ready  atomic.Pointer[process]       // the current process while it is ready
 	info   atomic.Pointer[upstream.Info] // the latest InitializeResult
+	// meta holds the _meta fields added to requests that lack them while
+	// the ready process is modern (probe.go); nil for session-era ones.
+	meta atomic.Pointer[[]byte]
+	// learned remembers the era ProtocolAuto settled on (probe.go):
+	// Options.EraMemory, or the Conn's own.
+	learned *upstream.EraMemory
 
 	mu sync.Mutex // guards the fields below and the transitions of ready
 	// state is the current health; changed is closed and replaced at
@@ -107,6 +114,7 @@ func New(opts Options, h upstream.Handler, log *slog.Logger) (*Conn, error) {
 		log:        log.With("upstream", opts.Name),
 		env:        childEnv(opts.Env),
 		initParams: params,
+		learned:    cmp.Or(opts.EraMemory, &upstream.EraMemory{}),
 		jitter:     rand.Int64N,
 		done:       make(chan struct{}),
 		state:      upstream.StateStopped,
@@ -213,6 +221,16 @@ func (c *Conn) Call(ctx context.Context, method string, params json.RawMessage) 
 	p, err := c.live(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if meta := c.meta.Load(); meta != nil {
+		// Every request to a modern upstream carries the per-request
+		// protocol fields [B26 §_meta]; forwarded requests bring the
+		// client's, the gateway's own get clientCapabilities {}.
+		params = upstream.WithMeta(params, *meta)
+	} else {
+		// A session-era upstream works in the version of its initialize;
+		// a 2026-07-28 client's per-request version is not for it.
+		params = upstream.DropProtocolVersion(params)
 	}
 	id := c.nextID.Add(1)
 	line, err := appendRequest(make([]byte, 0, 64+len(method)+len(params)), id, method, params)

@@ -32,6 +32,10 @@ const (
 	modeMute        = "mute"         // never answers anything
 	modeGrandchild  = "grandchild"   // echo, plus a grandchild that holds stdout and never exits by itself
 	modeSleeper     = "sleeper"      // the grandchild: blocks until killed
+	// Era probe modes (probe_test.go).
+	modeModern        = "modern"         // answers server/discover; initialize is not found
+	modeDiscoverMute  = "discover-mute"  // echo, but never answers server/discover
+	modeDiscoverCrash = "discover-crash" // echo, but exits on server/discover
 )
 
 // fakeServer is a tiny MCP server speaking newline-delimited JSON-RPC on
@@ -101,6 +105,10 @@ func (s *fakeServer) handle(m *jsonrpc.Message) {
 		return
 	}
 	switch {
+	case m.Method == mcp.MethodServerDiscover:
+		s.discover(m)
+	case m.Method == mcp.MethodInitialize && s.mode == modeModern:
+		s.write(jsonrpc.NewErrorResponse(m.ID, jsonrpc.NewError(jsonrpc.CodeMethodNotFound, "Method not found")))
 	case m.Kind() == jsonrpc.KindResponse:
 		switch string(m.ID) {
 		case `"p-1"`:
@@ -193,11 +201,33 @@ func (s *fakeServer) callTool(m *jsonrpc.Message) {
 		fmt.Fprintln(os.Stderr, "after-long")
 	case "env":
 		text = strings.Join(os.Environ(), "\n")
+	case "params":
+		text = string(m.Params)
 	default:
 		s.write(jsonrpc.NewErrorResponse(m.ID, jsonrpc.NewError(jsonrpc.CodeInvalidParams, "unknown tool")))
 		return
 	}
 	s.write(jsonrpc.NewResponse(m.ID, jsonrpc.MustRaw(map[string]any{
 		"content": []map[string]any{{"type": "text", "text": text}},
+	})))
+}
+
+func (s *fakeServer) discover(m *jsonrpc.Message) {
+	switch s.mode {
+	case modeDiscoverMute:
+		return
+	case modeDiscoverCrash:
+		os.Exit(4)
+	case modeModern:
+	default:
+		s.write(jsonrpc.NewErrorResponse(m.ID, jsonrpc.NewError(jsonrpc.CodeMethodNotFound, "Method not found")))
+		return
+	}
+	s.write(jsonrpc.NewResponse(m.ID, jsonrpc.MustRaw(map[string]any{
+		"supportedVersions": []string{"2026-07-28"},
+		"capabilities":      map[string]any{"tools": map[string]any{"listChanged": true}},
+		"instructions":      string(m.Params), // the params as received, for the test
+		"resultType":        "complete",
+		"_meta":             map[string]any{mcp.MetaServerInfo: map[string]string{"name": "fake-modern", "version": "1.0"}},
 	})))
 }

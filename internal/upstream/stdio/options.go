@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mcpgate/mcpgate/internal/mcp"
+	"github.com/mcpgate/mcpgate/internal/upstream"
 )
 
 // Defaults for the zero values of Options.
@@ -23,6 +24,7 @@ const (
 	DefaultMaxMessageSize    = 16 << 20
 	DefaultShutdownGrace     = 2 * time.Second
 	DefaultWriteQueue        = 256
+	DefaultProbeTimeout      = 3 * time.Second
 )
 
 // DefaultClientInfo is the clientInfo the gateway sends at initialize when
@@ -67,7 +69,22 @@ type Options struct {
 	// empty means DefaultCapabilities.
 	Capabilities json.RawMessage
 
-	// InitTimeout bounds the initialize round trip; zero means 30s.
+	// Protocol is the upstream's era (probe.go, docs/protocol-eras.md §4.1):
+	// upstream.ProtocolAuto probes with server/discover and falls back to
+	// initialize; upstream.ProtocolModern only discovers; the zero value
+	// and upstream.ProtocolLegacy only initialize (no probe).
+	Protocol upstream.Protocol
+	// ProbeTimeout bounds the server/discover probe of ProtocolAuto; an
+	// upstream silent that long is session-era. Zero means 3s.
+	ProbeTimeout time.Duration
+	// EraMemory, shared by the connections of one configured upstream
+	// (per-user processes), remembers the era ProtocolAuto settled on, so
+	// that later starts skip the probe. Nil means the Conn remembers for
+	// itself (its restarts).
+	EraMemory *upstream.EraMemory
+
+	// InitTimeout bounds the initialize round trip (and server/discover
+	// for ProtocolModern); zero means 30s.
 	InitTimeout time.Duration
 	// RestartBackoffMin and RestartBackoffMax bound the wait before a
 	// restart: after the n-th consecutive failure it is a random point
@@ -123,6 +140,7 @@ func (o Options) withDefaults() (Options, error) {
 		{"init timeout", o.InitTimeout}, {"restart backoff min", o.RestartBackoffMin},
 		{"restart backoff max", o.RestartBackoffMax}, {"stable after", o.StableAfter},
 		{"ready wait", o.ReadyWait}, {"shutdown grace", o.ShutdownGrace},
+		{"probe timeout", o.ProbeTimeout},
 	} {
 		if d.v < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative", d.name))
@@ -146,9 +164,13 @@ func (o Options) withDefaults() (Options, error) {
 	} else if !json.Valid(o.Capabilities) {
 		errs = append(errs, errors.New("capabilities are not valid JSON"))
 	}
+	if !o.Protocol.Valid() {
+		errs = append(errs, fmt.Errorf("unknown protocol %q (want auto, modern or legacy)", o.Protocol))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return o, err
 	}
+	setDefault(&o.ProbeTimeout, DefaultProbeTimeout)
 	setDefault(&o.InitTimeout, DefaultInitTimeout)
 	setDefault(&o.RestartBackoffMin, DefaultRestartBackoffMin)
 	setDefault(&o.RestartBackoffMax, DefaultRestartBackoffMax)

@@ -87,15 +87,16 @@ func (c *Conn) runOnce(ctx context.Context, onReady func()) (readyFor time.Durat
 
 	var readyAt time.Time
 	died := false // while ready; err is then filled in after stop
-	info, err := c.initialize(ctx, p)
+	info, err := c.handshake(ctx, p)
 	if err == nil {
 		c.mu.Lock()
 		c.info.Store(info)
+		c.meta.Store(modernMeta(info, c.opts.ClientInfo))
 		c.ready.Store(p)
 		c.setStateLocked(upstream.StateReady)
 		c.mu.Unlock()
 		readyAt = time.Now()
-		c.log.Info("upstream ready", "pid", p.pid, "protocolVersion", info.ProtocolVersion)
+		c.log.Info("upstream ready", "pid", p.pid, "protocolVersion", info.ProtocolVersion, "era", eraName(info.Era))
 		onReady()
 		if c.h != nil {
 			c.h.UpstreamReady(c.opts.Name, info)
@@ -182,19 +183,8 @@ func (c *Conn) initialize(ctx context.Context, p *process) (*upstream.Info, erro
 	return &info, nil
 }
 
-// backoff is the wait before restart attempt n (n ≥ 1): base = lo·2^(n-1)
-// capped at hi, then a uniformly random point in [base/2, base], but never
-// below lo. The jitter spreads out upstreams that fail together.
+// backoff is the wait before restart attempt n (n ≥ 1): see
+// upstream.Backoff, shared by every transport.
 func backoff(n int, lo, hi time.Duration, jitter func(int64) int64) time.Duration {
-	base := lo
-	for i := 1; i < n && base < hi; i++ {
-		base *= 2
-	}
-	base = min(base, hi)
-	half := base / 2
-	d := half
-	if span := int64(base - half); span > 0 {
-		d += time.Duration(jitter(span + 1))
-	}
-	return max(d, lo)
+	return upstream.Backoff(n, lo, hi, jitter)
 }

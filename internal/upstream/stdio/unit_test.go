@@ -53,6 +53,7 @@ func TestOptions(t *testing.T) {
 		{"negative grace", Options{Name: "x", Command: "x", ShutdownGrace: -1}, "shutdown grace must not be negative"},
 		{"unknown version", Options{Name: "x", Command: "x", ProtocolVersion: "2020-01-01"}, "unsupported protocol version"},
 		{"bad capabilities", Options{Name: "x", Command: "x", Capabilities: json.RawMessage(`{`)}, "capabilities are not valid JSON"},
+		{"unknown protocol", Options{Name: "x", Command: "x", Protocol: "future"}, `unknown protocol "future"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,7 +74,7 @@ func TestOptions(t *testing.T) {
 		InitTimeout: DefaultInitTimeout, RestartBackoffMin: DefaultRestartBackoffMin,
 		RestartBackoffMax: DefaultRestartBackoffMax, StableAfter: DefaultStableAfter,
 		MaxMessageSize: DefaultMaxMessageSize, WriteQueue: DefaultWriteQueue,
-		ShutdownGrace: DefaultShutdownGrace,
+		ShutdownGrace: DefaultShutdownGrace, ProbeTimeout: DefaultProbeTimeout,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)

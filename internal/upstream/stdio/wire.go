@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
+	"github.com/mcpgate/mcpgate/internal/upstream"
 )
 
 // The stdio framing: one JSON-RPC message per line, and a message MUST NOT
@@ -96,28 +94,11 @@ func parseID(raw json.RawMessage) (int64, bool) {
 	return n, true
 }
 
-// maxErrorText bounds the length of error texts shown in Status.
-const maxErrorText = 300
+// sanitize makes an error text safe to show on /health and in logs (see
+// upstream.ErrorText).
+func sanitize(s string) string { return upstream.ErrorText(s) }
 
-// sanitize makes an error text safe to show on /health and in logs:
-// valid UTF-8, no control characters, bounded length.
-func sanitize(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	if len(s) > maxErrorText {
-		cut := maxErrorText
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
-}
+const maxErrorText = upstream.MaxErrorText
 
 // prefix returns at most n bytes of line, quoted, for logging malformed
 // input without logging its content.

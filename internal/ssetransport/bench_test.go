@@ -1,0 +1,78 @@
+package ssetransport
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/mcpgate/mcpgate/internal/eventlog"
+	"github.com/mcpgate/mcpgate/internal/mcp"
+	"github.com/mcpgate/mcpgate/internal/mcpsession"
+	"github.com/mcpgate/mcpgate/internal/mcpsession/mcpsessiontest"
+	"github.com/mcpgate/mcpgate/internal/session"
+)
+
+// BenchmarkLegacyCall: one 2024-11-05 call over loopback, as a client
+// makes it: POST /messages (202), then the response read from the
+// session's stream. Allocations count both sides.
+func BenchmarkLegacyCall(b *testing.B) {
+	core := mcpsessiontest.NewFakeCore()
+	mgr := session.NewManager(session.NewMemoryStore(), session.Config{})
+	defer mgr.Close()
+	hub := mcpsession.New(core, mgr, eventlog.NewMemory(eventlog.Limits{}), nil)
+	h := New(hub, nil)
+	mux := http.NewServeMux()
+	mux.Handle("/sse", h.Stream())
+	mux.Handle("/messages", h.Messages())
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	defer hub.Shutdown(context.Background())
+
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/sse", nil)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	// next returns the data of the next event.
+	next := func() string {
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				b.Fatal(err)
+			}
+			if d, ok := strings.CutPrefix(line, "data: "); ok {
+				return d
+			}
+		}
+	}
+	endpoint := strings.TrimSpace(next())
+	post := func(body []byte) {
+		r, err := srv.Client().Post(srv.URL+endpoint, "application/json", bytes.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+		if r.StatusCode != http.StatusAccepted {
+			b.Fatalf("status %d", r.StatusCode)
+		}
+	}
+	post([]byte(`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"` + mcp.Version20241105 +
+		`","capabilities":{},"clientInfo":{"name":"b","version":"1"}}}`))
+	next()
+	body := []byte(`{"jsonrpc":"2.0","id":42,"method":"fast","params":{"name":"search","arguments":{"query":"mcp gateway","limit":10}}}`)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		post(body)
+		next()
+	}
+}

@@ -1,0 +1,366 @@
+package httpup
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/mcpgate/mcpgate/internal/jsonrpc"
+	"github.com/mcpgate/mcpgate/internal/mcp"
+	"github.com/mcpgate/mcpgate/internal/upstream"
+	"github.com/mcpgate/mcpgate/internal/upstream/remote"
+)
+
+// Header values the transport sends, shared read-only.
+var (
+	acceptPost   = []string{"application/json, text/event-stream"} // [T §Sending Messages 2]
+	acceptStream = []string{"text/event-stream"}                   // [T §Listening 2]
+	contentJSON  = []string{"application/json"}
+)
+
+const (
+	// defaultRetry is the wait before reconnecting a stream whose server
+	// gave no retry field.
+	defaultRetry = time.Second
+	// maxRetry caps a server's retry field.
+	maxRetry = time.Minute
+	// maxIdleResumes bounds consecutive resumptions that brought nothing.
+	maxIdleResumes = 3
+	// drainWait bounds reading the rest of a POST stream after its
+	// response, so that its connection can be reused.
+	drainWait = time.Second
+)
+
+// session is one Streamable HTTP session. Its ctx ends when it is closed,
+// which aborts its requests and its GET stream.
+type session struct {
+	cl   *client
+	sink remote.Sink
+	ctx  context.Context
+	stop context.CancelFunc
+	done chan struct{}
+
+	mu sync.Mutex // guards the fields below
+	// id is the Mcp-Session-Id header value (nil: none assigned) and
+	// version the MCP-Protocol-Version value (nil before Ready).
+	id, version []string
+	err         error // why the session ended
+	expired     bool  // the server answered 404: no DELETE
+	closed      bool  // Close began: no new goroutines
+	wg          sync.WaitGroup
+}
+
+func newSession(cl *client, sink remote.Sink) *session {
+	ctx, stop := context.WithCancel(context.Background())
+	return &session{cl: cl, sink: sink, ctx: ctx, stop: stop, done: make(chan struct{})}
+}
+
+// Done implements remote.Session.
+func (s *session) Done() <-chan struct{} { return s.done }
+
+// Err implements remote.Session.
+func (s *session) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// end marks the session over because of err (the first cause wins).
+func (s *session) end(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return
+	}
+	s.err = err
+	if errors.Is(err, remote.ErrSessionExpired) {
+		s.expired = true
+	}
+	close(s.done)
+}
+
+// goOwned runs f on a goroutine Close waits for; false once Close began.
+func (s *session) goOwned(f func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Go(f)
+	return true
+}
+
+// Negotiated implements remote.Session: MCP-Protocol-Version on every
+// request from now on [T §Protocol Version Header].
+func (s *session) Negotiated(version string) {
+	s.mu.Lock()
+	s.version = []string{version}
+	s.mu.Unlock()
+}
+
+// Ready implements remote.Session: the GET stream.
+func (s *session) Ready() { s.goOwned(s.listen) }
+
+// request builds a request to the endpoint with the session's headers.
+func (s *session) request(ctx context.Context, method string, body []byte, accept []string, lastEventID string) (*http.Request, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, s.cl.url, rd)
+	if err != nil {
+		return nil, err
+	}
+	h := s.cl.p.NewHeader(5)
+	h["Accept"] = accept
+	if body != nil {
+		h["Content-Type"] = contentJSON
+	}
+	s.mu.Lock()
+	if s.id != nil {
+		h[mcp.HeaderSessionID] = s.id
+	}
+	if s.version != nil {
+		h[mcp.HeaderProtocolVersion] = s.version
+	}
+	s.mu.Unlock()
+	if lastEventID != "" {
+		h[mcp.HeaderLastEventID] = []string{lastEventID}
+	}
+	req.Header = h
+	return req, nil
+}
+
+// hasID reports whether the session has an id, which is what makes a 404
+// mean "expired" [T §Session Management 4].
+func (s *session) hasID() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.id != nil
+}
+
+// Send implements remote.Session: one POST per message
+// [T §Sending Messages 1-3].
+func (s *session) Send(ctx context.Context, m remote.Outgoing) error {
+	// The request ends with the caller's ctx or the session, whichever
+	// ends first.
+	rctx, cancel := context.WithCancel(ctx)
+	unhook := context.AfterFunc(s.ctx, cancel)
+	owned := false // the response body took over unhook and cancel
+	defer func() {
+		if !owned {
+			unhook()
+			cancel()
+		}
+	}()
+	req, err := s.request(rctx, http.MethodPost, m.Body, acceptPost, "")
+	if err != nil {
+		return fmt.Errorf("posting: %w", err)
+	}
+	resp, err := s.cl.p.Client.Do(req)
+	if err != nil {
+		return s.transportError(ctx, "posting", err)
+	}
+	if resp.StatusCode == http.StatusNotFound && s.hasID() {
+		remote.Drain(resp.Body)
+		s.end(remote.ErrSessionExpired)
+		return fmt.Errorf("posting: %w", remote.ErrSessionExpired)
+	}
+	if m.Kind != jsonrpc.KindRequest {
+		// [T §Sending Messages 4] 202 Accepted, or an error status.
+		remote.Drain(resp.Body)
+		if resp.StatusCode/100 != 2 {
+			return fmt.Errorf("%w: %w", upstream.ErrUnavailable, remote.StatusError(resp))
+		}
+		return nil
+	}
+	if m.Method == mcp.MethodInitialize {
+		if err := s.takeSessionID(resp); err != nil {
+			remote.Drain(resp.Body)
+			return err
+		}
+	}
+	ct := resp.Header.Get("Content-Type")
+	switch {
+	case resp.StatusCode == http.StatusOK && remote.IsEventStream(ct):
+		// [T §Sending Messages 5-6] an SSE stream that should end with the
+		// response.
+		// The body may outlive Send (finish): closing it releases the
+		// request.
+		resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: func() { unhook(); cancel() }}
+		owned = true
+		return s.readPostStream(ctx, resp, m.ID)
+	case resp.StatusCode/100 == 2 && remote.IsJSON(ct), resp.StatusCode/100 == 4 && remote.IsJSON(ct):
+		// One JSON object; an error status may still carry a JSON-RPC
+		// error response for the request.
+		defer resp.Body.Close()
+		return s.readJSON(resp, m.ID)
+	}
+	remote.Drain(resp.Body)
+	return fmt.Errorf("%w: %w", upstream.ErrUnavailable, remote.StatusError(resp))
+}
+
+// transportError turns a failed round trip into Send's error. A failure
+// that is not the caller's doing (the server unreachable, the connection
+// reset) ends the session: the next one starts after a backoff.
+func (s *session) transportError(ctx context.Context, what string, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if s.ctx.Err() != nil {
+		return fmt.Errorf("%s: %w: the session is closed", what, upstream.ErrUnavailable)
+	}
+	err = fmt.Errorf("%s: %w", what, remote.NetError(err))
+	s.end(err)
+	return fmt.Errorf("%w: %w", upstream.ErrUnavailable, err)
+}
+
+// takeSessionID records the id the server assigned with its
+// InitializeResult, if any [T §Session Management 1].
+func (s *session) takeSessionID(resp *http.Response) error {
+	id := resp.Header.Get(mcp.HeaderSessionID)
+	if id == "" {
+		return nil // a server without sessions
+	}
+	if !validSessionID(id) {
+		return errors.New("upstream assigned a session id with characters other than visible ASCII")
+	}
+	s.mu.Lock()
+	s.id = []string{id}
+	s.mu.Unlock()
+	return nil
+}
+
+// readJSON reads a single JSON response.
+func (s *session) readJSON(resp *http.Response, want int64) error {
+	body, err := remote.ReadBody(resp, s.cl.p.Max)
+	if err != nil {
+		return fmt.Errorf("%w: %w", upstream.ErrUnavailable, err)
+	}
+	msg, rpcErr := jsonrpc.Decode(body)
+	if rpcErr != nil {
+		return fmt.Errorf("%w: upstream answered malformed JSON-RPC (HTTP %d)", upstream.ErrUnavailable, resp.StatusCode)
+	}
+	if !s.sink.Deliver(msg, want) {
+		return fmt.Errorf("%w: upstream answered HTTP %d without the response", upstream.ErrUnavailable, resp.StatusCode)
+	}
+	return nil
+}
+
+// readPostStream reads a POST's SSE stream until the response to want,
+// resuming it with GET and Last-Event-ID when the connection ends first
+// [T §Sending Messages 6, §Resumability and Redelivery 2].
+func (s *session) readPostStream(ctx context.Context, resp *http.Response, want int64) error {
+	var st streamState
+	idle := 0
+	for {
+		got, progressed, err := s.readStream(resp.Body, want, &st)
+		if got {
+			s.finish(resp.Body)
+			return nil
+		}
+		resp.Body.Close()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if s.ctx.Err() != nil {
+			return fmt.Errorf("%w: the session is closed", upstream.ErrUnavailable)
+		}
+		if st.lastID == "" {
+			// Not resumable: the call is lost.
+			if err == nil {
+				err = errNoResponse
+			}
+			return fmt.Errorf("%w: %w", upstream.ErrUnavailable, err)
+		}
+		if progressed {
+			idle = 0
+		} else if idle++; idle > maxIdleResumes {
+			return fmt.Errorf("%w: resuming the stream brought nothing %d times", upstream.ErrUnavailable, idle)
+		}
+		if !sleep(ctx, s.ctx, st.wait()) {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("%w: the session is closed", upstream.ErrUnavailable)
+		}
+		if resp, err = s.resume(ctx, st.lastID); err != nil {
+			return err
+		}
+	}
+}
+
+// resume opens GET with Last-Event-ID for a POST stream.
+func (s *session) resume(ctx context.Context, lastID string) (*http.Response, error) {
+	rctx, cancel := context.WithCancel(ctx)
+	unhook := context.AfterFunc(s.ctx, cancel)
+	req, err := s.request(rctx, http.MethodGet, nil, acceptStream, lastID)
+	if err != nil {
+		unhook()
+		cancel()
+		return nil, fmt.Errorf("resuming: %w", err)
+	}
+	resp, err := s.cl.p.Client.Do(req)
+	if err != nil {
+		unhook()
+		cancel()
+		return nil, s.transportError(ctx, "resuming", err)
+	}
+	// The body outlives this function: cancel when it is closed.
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: func() { unhook(); cancel() }}
+	switch {
+	case resp.StatusCode == http.StatusNotFound && s.hasID():
+		remote.Drain(resp.Body)
+		s.end(remote.ErrSessionExpired)
+		return nil, fmt.Errorf("resuming: %w", remote.ErrSessionExpired)
+	case resp.StatusCode != http.StatusOK || !remote.IsEventStream(resp.Header.Get("Content-Type")):
+		remote.Drain(resp.Body)
+		return nil, fmt.Errorf("%w: resuming: %w", upstream.ErrUnavailable, remote.StatusError(resp))
+	}
+	return resp, nil
+}
+
+// cancelBody runs cancel when the body is closed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel func()
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// finish reads what is left of a POST stream after its response (the
+// server SHOULD end it then [T §Sending Messages 6]) in the background, so
+// that the connection can serve the next request, then closes it.
+func (s *session) finish(body io.ReadCloser) {
+	ok := s.goOwned(func() {
+		t := time.AfterFunc(drainWait, func() { body.Close() })
+		_, _ = io.CopyN(io.Discard, body, 64<<10)
+		t.Stop()
+		body.Close()
+	})
+	if !ok {
+		body.Close()
+	}
+}
+
+// sleep waits d unless a or b ends first; it reports whether d passed.
+func sleep(a, b context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-a.Done():
+	case <-b.Done():
+	}
+	return false
+}

@@ -1,0 +1,133 @@
+package remote
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// NewTransport returns an http.Transport tuned for a gateway's upstream
+// traffic: keep-alive connections, enough idle connections per host that
+// 64 concurrent calls to one upstream reuse theirs instead of dialling
+// (Go's default keeps 2), HTTP/2 when the server offers it over TLS, and
+// bounded dial, TLS and header waits. The gateway builds one and shares it
+// between all its remote upstreams.
+func NewTransport() *http.Transport {
+	return &http.Transport{
+		Proxy: http.ProxyFromEnvironment,
+		DialContext: (&net.Dialer{
+			Timeout:   10 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   64,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		// No ResponseHeaderTimeout: a POST answered with an SSE stream may
+		// take as long as the tool runs; calls are bounded by their ctx.
+		MaxResponseHeaderBytes: 64 << 10,
+	}
+}
+
+// NewClient returns a client over t that never follows redirects: a
+// redirect would carry the upstream's credential header to wherever the
+// server points (SSRF, credential leak), so it is an error instead.
+func NewClient(t http.RoundTripper) *http.Client {
+	return &http.Client{
+		Transport: t,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// CheckURL checks an upstream URL: absolute http or https, a host, no
+// user info (a password in a URL ends up in logs) and no fragment.
+func CheckURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return nil, errors.New("not a URL")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, errors.New("want an http:// or https:// URL")
+	case u.Host == "":
+		return nil, errors.New("the URL has no host")
+	case u.User != nil:
+		return nil, errors.New("the URL must not carry user info; use headers or a credential")
+	case u.Fragment != "":
+		return nil, errors.New("the URL must not have a fragment")
+	}
+	return u, nil
+}
+
+// IsEventStream reports whether a Content-Type is text/event-stream.
+func IsEventStream(contentType string) bool { return mediaType(contentType) == "text/event-stream" }
+
+// IsJSON reports whether a Content-Type is application/json.
+func IsJSON(contentType string) bool { return mediaType(contentType) == "application/json" }
+
+func mediaType(ct string) string {
+	if i := strings.IndexByte(ct, ';'); i < 0 {
+		return strings.ToLower(strings.TrimSpace(ct))
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return ""
+	}
+	return mt
+}
+
+// ReadBody reads resp's body, of at most max bytes: a longer one is an
+// error, since the gateway bounds what it holds of any upstream answer. A
+// declared Content-Length sizes the buffer exactly.
+func ReadBody(resp *http.Response, max int64) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 {
+		if n > max {
+			return nil, fmt.Errorf("the response is larger than %d bytes", max)
+		}
+		b := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, b); err != nil {
+			return nil, fmt.Errorf("reading the response: %w", err)
+		}
+		return b, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the response: %w", err)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("the response is larger than %d bytes", max)
+	}
+	return b, nil
+}
+
+// StatusError describes an unexpected HTTP status without echoing the
+// body, which may be large or hostile.
+func StatusError(resp *http.Response) error {
+	return fmt.Errorf("upstream answered HTTP %d", resp.StatusCode)
+}
+
+// Drain reads a little of a body before closing it, so that the
+// connection can be reused, and closes it.
+func Drain(body io.ReadCloser) {
+	_, _ = io.CopyN(io.Discard, body, 4<<10)
+	body.Close()
+}
+
+// NetError strips the URL from a client error (*url.Error): an upstream URL
+// may carry a key in its query, and errors end up in logs and on /health.
+func NetError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", strings.ToLower(ue.Op), ue.Err)
+	}
+	return err
+}
