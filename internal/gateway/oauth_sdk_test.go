@@ -2,10 +2,12 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -96,15 +98,20 @@ auth:
 // metadata discovery, dynamic registration, PKCE, iss check, token
 // exchange), the user signs in at a real upstream provider (npm
 // oidc-provider) through mcpgate's consent page, and the session then
-// works through the gateway to the demo upstream as that user.
+// works through the gateway to the demo upstream as that user. Access
+// tokens live 5 s, inside the oauth2 package's 10 s expiry margin, so the
+// client refreshes before every request (each refresh rotates the refresh
+// token); revoking the refresh token then ends the grant: the client's
+// next refresh and its last access token are both refused.
 func TestOAuthSDKClient(t *testing.T) {
-	gw := startOAuthGateway(t)
+	gw, _ := startOAuthGatewayWith(t, oauthGateway{upstreams: demoOnly, oauthExtra: "    access_token_ttl: 5s\n"})
 	base, logs := gw.base, gw.logs
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	const redirect = "http://127.0.0.1:9/oauth/callback"
 	browser := oidctest.NewBrowser()
 	var fetched int
+	var clientID string
 	h, err := auth.NewAuthorizationCodeHandler(&auth.AuthorizationCodeHandlerConfig{
 		DynamicClientRegistrationConfig: &auth.DynamicClientRegistrationConfig{Metadata: &oauthex.ClientRegistrationMetadata{
 			RedirectURIs: []string{redirect}, ClientName: "go-sdk e2e", TokenEndpointAuthMethod: "none",
@@ -113,8 +120,14 @@ func TestOAuthSDKClient(t *testing.T) {
 		RedirectURL: redirect,
 		AuthorizationCodeFetcher: func(ctx context.Context, args *auth.AuthorizationArgs) (*auth.AuthorizationResult, error) {
 			fetched++
+			if fetched > 1 {
+				return nil, errors.New("asked to sign in again")
+			}
 			if !strings.HasPrefix(args.URL, base+"/authorize?") {
 				t.Errorf("authorization URL %s is not the gateway's", args.URL)
+			}
+			if u, err := url.Parse(args.URL); err == nil {
+				clientID = u.Query().Get("client_id")
 			}
 			loc := oidctest.Login(t, browser, args.URL, "alice", redirect)
 			q := loc.Query()
@@ -144,9 +157,52 @@ func TestOAuthSDKClient(t *testing.T) {
 	if l := logs.String(); !strings.Contains(l, `"msg":"authorization granted"`) || !strings.Contains(l, `"sub":"alice"`) || !strings.Contains(l, `"role":"admin"`) {
 		t.Errorf("no grant for alice as admin in the log")
 	}
-	// Tokens never reach the log.
+	// Refresh: each Token call refreshes (the token is inside the expiry
+	// margin) and the gateway rotates the refresh token every time.
 	ts, _ := h.TokenSource(ctx)
-	if tok, err := ts.Token(); err != nil || strings.Contains(logs.String(), tok.AccessToken) || strings.Contains(logs.String(), tok.RefreshToken) {
-		t.Errorf("token source: %v, or a token is in the log", err)
+	first, err := ts.Token()
+	if err != nil {
+		t.Fatalf("refreshing: %v", err)
+	}
+	last, err := ts.Token()
+	if err != nil {
+		t.Fatalf("refreshing again: %v", err)
+	}
+	if last.AccessToken == first.AccessToken || last.RefreshToken == first.RefreshToken || last.RefreshToken == "" {
+		t.Errorf("the second refresh did not issue new access and refresh tokens")
+	}
+	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"message": "after refresh"}}); err != nil {
+		t.Errorf("tools/call after refreshes: %v", err)
+	}
+	// Tokens never reach the log.
+	for _, tok := range []string{first.AccessToken, first.RefreshToken, last.AccessToken, last.RefreshToken} {
+		if strings.Contains(logs.String(), tok) {
+			t.Errorf("a token is in the log")
+		}
+	}
+
+	// Revocation (RFC 7009) of the refresh token ends the whole grant.
+	resp, err := http.PostForm(base+"/revoke", url.Values{"token": {last.RefreshToken}, "client_id": {clientID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("revoke: %d", resp.StatusCode)
+	}
+	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "echo", Arguments: map[string]any{"message": "revoked"}}); err == nil {
+		t.Errorf("tools/call after revocation succeeded")
+	}
+	req, _ := http.NewRequest(http.MethodPost, base+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
+	req.Header.Set("Authorization", "Bearer "+last.AccessToken)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the revoked grant's access token got %d, want 401", resp.StatusCode)
 	}
 }
