@@ -16,6 +16,9 @@
 #                    2026-07-28-only upstream (`demo-server --era modern`):
 #                    the proof of the pass-through to modern upstreams, the
 #                    tasks extension included (docs/protocol-eras.md §4.6)
+#   0.2.0-alpha.12   the 2025-11-25 scenarios in front of the same modern
+#                    demo: the proof of the session client → 2026-only
+#                    upstream translation (docs/protocol-eras.md §4.3 B)
 #
 # For each suite it builds bin/mcpgate, starts `bin/mcpgate serve` (the
 # built-in demo upstream) on a free loopback port, waits until GET /health
@@ -168,6 +171,10 @@ run_suite conformance-0.2 --requirements 2026-07-28 || failed=1
 gateway_args=(--stdio "bin/mcpgate demo-server --era modern")
 variant=modern
 run_suite conformance-0.2 --requirements 2026-07-28 || failed=1
+# Session clients in front of the 2026-only demo: the gateway answers
+# initialize itself and drives the upstream's InputRequiredResults as
+# server→client requests (docs/protocol-eras.md §4.3 B).
+run_suite conformance-0.2 --requirements 2025-11-25 || failed=1
 gateway_args=()
 variant=
 if ((failed)); then

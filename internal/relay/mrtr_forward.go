@@ -279,7 +279,7 @@ func (p *parkedCall) wait(ctx context.Context, c *Client, msg *jsonrpc.Message, 
 func (p *parkedCall) absorb(caps json.RawMessage, avail map[string]json.RawMessage) (bool, *jsonrpc.Error) {
 	p.mu.Lock()
 	for _, in := range p.inputs {
-		if need := CapabilityFor(in.method); need != "" && !declared(caps, need) {
+		if need := mcp.RequiredCapability(in.method); need != "" && !declared(caps, need) {
 			p.mu.Unlock()
 			p.end(errInputRefused, true)
 			e := jsonrpc.NewError(mcp.CodeMissingClientCapability, "Missing required client capability: "+need)

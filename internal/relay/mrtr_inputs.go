@@ -7,20 +7,6 @@ import (
 	"github.com/mcpgate/mcpgate/internal/mcp"
 )
 
-// CapabilityFor is the client capability ("sampling", "elicitation",
-// "roots") a server→client request of method needs, or "".
-func CapabilityFor(method string) string {
-	switch method {
-	case mcp.MethodSamplingCreateMessage:
-		return "sampling"
-	case mcp.MethodElicitationCreate:
-		return "elicitation"
-	case mcp.MethodRootsList:
-		return "roots"
-	}
-	return ""
-}
-
 // declared reports whether a clientCapabilities object declares name (any
 // value but null) [B26 §_meta].
 func declared(caps json.RawMessage, name string) bool {

@@ -297,16 +297,10 @@ func (p *parkedCall) keyForLocked(method string, params json.RawMessage) string 
 		}
 	}
 	if key == "" {
-		switch method {
-		case mcp.MethodSamplingCreateMessage:
-			key = "sampling"
-		case mcp.MethodElicitationCreate:
-			key = "elicitation"
-		case mcp.MethodRootsList:
-			key = "roots"
-		default:
-			key = "input"
-		}
+		key = mcp.RequiredCapability(method)
+	}
+	if key == "" {
+		key = "input"
 	}
 	if p.keyUses == nil {
 		p.keyUses = map[string]int{}

@@ -75,7 +75,7 @@ func (d *directStream) Send(m *jsonrpc.Message) error {
 		// method) is refused, and for a capability the client did not
 		// declare the answer becomes -32021 [B26 §_meta].
 		d.mu.Lock()
-		if need := relay.CapabilityFor(m.Method); need != "" && !d.caps.has(need) && d.missing == "" {
+		if need := mcp.RequiredCapability(m.Method); need != "" && !d.caps.has(need) && d.missing == "" {
 			d.missing = need
 		}
 		d.mu.Unlock()
