@@ -115,8 +115,10 @@ func startHTTPFloor(ctx context.Context, self, dir, name string) (*child, error)
 	return nil, c.failure(errors.New("did not start listening"))
 }
 
-// startGateway runs mcpgate in front of the stdio server upstream, on a
-// free loopback port, and waits until /health reports it ready.
+// startGateway runs mcpgate in front of the stdio server upstream (a
+// command line) or, when upstream is one http:// URL, in front of that
+// remote Streamable HTTP upstream, on a free loopback port, and waits
+// until /health reports it ready.
 func startGateway(ctx context.Context, mcpgate, dir, name string, upstream []string) (*child, error) {
 	port, err := freePort()
 	if err != nil {
@@ -124,14 +126,19 @@ func startGateway(ctx context.Context, mcpgate, dir, name string, upstream []str
 	}
 	// A generous session limit: the idle test holds 20,000 sessions.
 	var b strings.Builder
-	fmt.Fprintf(&b, "listen: 127.0.0.1:%d\nsessions:\n  max: 100000\nupstreams:\n  - name: bench\n    command: %s\n    args: [", port, strconv.Quote(upstream[0]))
-	for i, a := range upstream[1:] {
-		if i > 0 {
-			b.WriteString(", ")
+	fmt.Fprintf(&b, "listen: 127.0.0.1:%d\nsessions:\n  max: 100000\nupstreams:\n  - name: bench\n", port)
+	if len(upstream) == 1 && strings.HasPrefix(upstream[0], "http://") {
+		fmt.Fprintf(&b, "    type: http\n    url: %s\n", strconv.Quote(upstream[0]))
+	} else {
+		fmt.Fprintf(&b, "    command: %s\n    args: [", strconv.Quote(upstream[0]))
+		for i, a := range upstream[1:] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(strconv.Quote(a))
 		}
-		b.WriteString(strconv.Quote(a))
+		b.WriteString("]\n")
 	}
-	b.WriteString("]\n")
 	cfg := filepath.Join(dir, name+".yaml")
 	if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {
 		return nil, err

@@ -136,6 +136,11 @@ func runSuite(ctx context.Context, o suiteOptions, stdout, progress io.Writer) e
 		return err
 	}
 	defer gwDemo.stop()
+	gwHTTP, err := startGateway(ctx, o.mcpgate, dir, "mcpgate-httpfloor", []string{httpFloor.url})
+	if err != nil {
+		return err
+	}
+	defer gwHTTP.stop()
 	var gwEverything *child
 	everythingNA := "n/a (server-everything not installed: run scripts/interop-setup.sh)"
 	if len(o.everything) > 0 {
@@ -148,7 +153,7 @@ func runSuite(ctx context.Context, o suiteOptions, stdout, progress io.Writer) e
 		}
 	}
 
-	rows := suiteRows(o, httpFloor, gwFloor, gwDemo, gwEverything, floorCmd, demoCmd, everythingNA)
+	rows := suiteRows(o, httpFloor, gwFloor, gwDemo, gwHTTP, gwEverything, floorCmd, demoCmd, everythingNA)
 	warmup := min(time.Second, o.duration/5)
 	for pass := range o.passes {
 		order := rows
@@ -190,7 +195,7 @@ func runSuite(ctx context.Context, o suiteOptions, stdout, progress io.Writer) e
 }
 
 // suiteRows lists the scenarios, in the order of a pass.
-func suiteRows(o suiteOptions, httpFloor, gwFloor, gwDemo, gwEverything *child, floorCmd, demoCmd []string, everythingNA string) []*row {
+func suiteRows(o suiteOptions, httpFloor, gwFloor, gwDemo, gwHTTP, gwEverything *child, floorCmd, demoCmd []string, everythingNA string) []*row {
 	c := o.concurrency
 	load := func(t target, c int, pids ...int) func(context.Context, time.Duration, time.Duration) (*result, error) {
 		t.Call = defaultCall
@@ -219,7 +224,7 @@ func suiteRows(o suiteOptions, httpFloor, gwFloor, gwDemo, gwEverything *child, 
 		{key: "gw-floor-stateless", label: "mcpgate → stdio floor, stateless 2026-07-28", direct: "floor-stdio",
 			run: load(target{Transport: transportStateless, URL: gwFloor.url}, c, gwFloor.pid())},
 		{key: "gw-httpfloor", label: "mcpgate → raw HTTP floor (remote upstream)", direct: "floor-http",
-			na: "n/a (remote upstreams not yet supported)"},
+			run: load(streamable(gwHTTP), c, gwHTTP.pid())},
 		{key: "everything-direct", label: "server-everything, direct (stdio)", na: everythingNA},
 		{key: "gw-everything", label: "mcpgate → server-everything", direct: "everything-direct", na: everythingNA},
 		{key: "floor-stdio-c1", label: "stdio floor, direct", kind: kindLatency, run: load(stdio(floorCmd), 1)},

@@ -82,9 +82,20 @@ func TestForbiddenImports(t *testing.T) {
 				t.Errorf("%s imports go-redis outside internal/store/redis", p.ImportPath)
 			}
 			// The Go SDK is for tests only: never on the request path.
-			if strings.HasPrefix(imp, "github.com/modelcontextprotocol/go-sdk") {
+			// Test-helper packages (named …test, e.g. remotetest) may use
+			// it, since only tests import them (checked next).
+			if strings.HasPrefix(imp, "github.com/modelcontextprotocol/go-sdk") && !isTestHelper(p.ImportPath) {
 				t.Errorf("%s imports the Go SDK outside tests", p.ImportPath)
+			}
+			if strings.HasPrefix(imp, mod) && isTestHelper(imp) && !isTestHelper(p.ImportPath) {
+				t.Errorf("%s imports the test helper %s outside tests", p.ImportPath, imp)
 			}
 		}
 	}
+}
+
+// isTestHelper reports whether a package is a test helper: its last path
+// element ends in "test" (mcpsessiontest, remotetest, oidctest, …).
+func isTestHelper(importPath string) bool {
+	return strings.HasSuffix(importPath[strings.LastIndexByte(importPath, '/')+1:], "test")
 }

@@ -205,6 +205,11 @@ type Upstream struct {
 	// upstream silent that long is treated as session-era. Zero means
 	// DefaultProbeTimeout (3s).
 	ProbeTimeout time.Duration `yaml:"probe_timeout,omitempty"`
+	// FallbackSSE lets a type http upstream fall back to the 2024-11-05
+	// HTTP+SSE transport on the same URL when the server refuses the
+	// initialize POST with 400, 404 or 405 (remote_era.go). Zero (false)
+	// means such a refusal is an error.
+	FallbackSSE bool `yaml:"fallback_sse,omitempty"`
 	// RestartBackoff bounds the wait before restarting a failed upstream.
 	RestartBackoff Backoff `yaml:"restart_backoff,omitempty"`
 	// Disabled keeps the upstream configured (and validated) but not

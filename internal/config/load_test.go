@@ -223,15 +223,7 @@ func TestParseErrors(t *testing.T) {
 			if c != nil {
 				t.Errorf("Parse returned a config with an error")
 			}
-			ps := AsProblems(err)
-			if ps == nil {
-				t.Fatalf("Parse error = %v, want Problems", err)
-			}
-			var got []string
-			for _, p := range ps {
-				got = append(got, p.Error())
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, problemTexts(t, "Parse", err)); diff != "" {
 				t.Errorf("problems mismatch (-want +got):\n%s", diff)
 			}
 		})

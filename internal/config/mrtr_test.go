@@ -4,16 +4,10 @@ import (
 	"bytes"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 )
 
 func TestValidateMRTR(t *testing.T) {
-	tests := []struct {
-		name   string
-		change func(c *Config)
-		want   []string
-	}{
+	tests := []validateCase{
 		{name: "set is valid", change: func(c *Config) {
 			c.MRTR = MRTR{StateKey: "env:MRTR_KEY", ParkTimeout: time.Minute, MaxParked: 10, MaxParkedPerUser: 2}
 		}},
@@ -30,19 +24,7 @@ func TestValidateMRTR(t *testing.T) {
 		{name: "per user above all", change: func(c *Config) { c.MRTR.MaxParked, c.MRTR.MaxParkedPerUser = 2, 3 },
 			want: []string{"mrtr.max_parked_per_user: 3 is more than mrtr.max_parked (2)"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := valid()
-			tt.change(c)
-			var got []string
-			for _, p := range AsProblems(c.Validate()) {
-				got = append(got, p.Error())
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("problems mismatch (-want +got):\n%s", diff)
-			}
-		})
-	}
+	runValidateCases(t, tests)
 }
 
 func TestResolveMRTRKey(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
@@ -18,11 +17,7 @@ func TestValidateOAuthExtras(t *testing.T) {
 			Scopes:   []string{"mcp", "admin"},
 		}}
 	}
-	tests := []struct {
-		name   string
-		change func(c *Config)
-		want   []string
-	}{
+	tests := []validateCase{
 		{name: "extras are valid", change: func(c *Config) {
 			oauth(c)
 			o := &c.Auth.OAuth
@@ -51,18 +46,6 @@ func TestValidateOAuthExtras(t *testing.T) {
 			`upstreams[0].credential.type: "oauth" gives each user their own token, so the upstream needs per_user: true`,
 		}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := valid()
-			tt.change(c)
-			got := problems(t, c)
-			if len(tt.want) == 0 && len(got) == 0 {
-				return
-			}
-			// Map iteration order: compare as sets.
-			if diff := cmp.Diff(tt.want, got, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
-				t.Errorf("problems mismatch (-want +got):\n%s", diff)
-			}
-		})
-	}
+	// Map iteration order: compare as sets.
+	runValidateCases(t, tests, cmpopts.SortSlices(func(a, b string) bool { return a < b }))
 }

@@ -17,11 +17,7 @@ func TestValidateOAuth(t *testing.T) {
 			Roles:    map[string]string{"admins": RoleAdmin},
 		}}
 	}
-	tests := []struct {
-		name   string
-		change func(c *Config)
-		want   []string
-	}{
+	tests := []validateCase{
 		{name: "oauth is valid", change: oauth},
 		{name: "loopback http issuer is valid", change: func(c *Config) { oauth(c); c.Auth.OAuth.Issuer = "http://127.0.0.1:8080" }},
 		{name: "file store is valid", change: func(c *Config) {

@@ -14,6 +14,7 @@ import (
 var reservedHeaders = []string{
 	"Accept", "Content-Type", "Content-Length", "Host", "Connection", "Transfer-Encoding",
 	"Mcp-Session-Id", "Mcp-Protocol-Version", "Last-Event-Id",
+	"Mcp-Method", "Mcp-Name", // 2026-07-28 request metadata [SH26 §Request Metadata]
 }
 
 // checkRemote reports the problems of a remote (http or sse) upstream's
@@ -30,10 +31,7 @@ func checkRemote(ps *Problems, at string, u *Upstream) {
 	if u.Command != "" || len(u.Args) > 0 || len(u.Env) > 0 || u.Dir != "" {
 		ps.add(at, "command, args, env and dir are for stdio upstreams; type %q has a url", u.Type)
 	}
-	if u.Protocol == ProtocolModern {
-		// The remote transports speak the session era (initialize) only.
-		ps.add(at+".protocol", "%q is not supported for remote upstreams yet (they are initialized as %q)", ProtocolModern, ProtocolLegacy)
-	}
+	checkRemoteEra(ps, at, u) // remote_era.go
 	cred := ""
 	if u.Credential.Type != "" && u.Credential.Type != CredentialNone {
 		cred = u.Credential.Header
@@ -48,7 +46,7 @@ func checkRemote(ps *Problems, at string, u *Upstream) {
 		case !validFieldName(k):
 			ps.add(hat, "%q is not a valid header name", k)
 			continue
-		case isReservedHeader(k):
+		case isReservedHeader(k), isParamHeader(k):
 			ps.add(hat, "set by the gateway itself; it cannot be configured")
 		case cred != "" && strings.EqualFold(k, cred):
 			ps.add(hat, "is the credential header (credential.header); the credential sets it")

@@ -42,13 +42,7 @@ func TestValidateRemoteCredentials(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &Config{Auth: tt.auth, Upstreams: []Upstream{tt.u}}
-			var got []string
-			if err := c.Validate(); err != nil {
-				for _, p := range err.(Problems) {
-					got = append(got, p.Error())
-				}
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, problems(t, c)); diff != "" {
 				t.Errorf("problems mismatch (-want +got):\n%s", diff)
 			}
 		})

@@ -151,15 +151,7 @@ func TestResolveErrors(t *testing.T) {
 			if c != nil {
 				t.Errorf("Resolve returned a config with an error")
 			}
-			ps := AsProblems(err)
-			if ps == nil {
-				t.Fatalf("Resolve error = %v, want Problems", err)
-			}
-			var got []string
-			for _, p := range ps {
-				got = append(got, p.Error())
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, problemTexts(t, "Resolve", err)); diff != "" {
 				t.Errorf("problems mismatch (-want +got):\n%s", diff)
 			}
 		})

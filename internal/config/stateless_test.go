@@ -3,16 +3,10 @@ package config
 import (
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 )
 
 func TestValidateStateless(t *testing.T) {
-	tests := []struct {
-		name   string
-		change func(c *Config)
-		want   []string
-	}{
+	tests := []validateCase{
 		{name: "set is valid", change: func(c *Config) {
 			c.Caching = Caching{MaxTTL: 5 * time.Minute, LegacyListTTL: time.Second}
 			c.Limits.StatelessInFlightPerUser, c.Limits.ListensPerUser, c.Limits.MaxListens = 8, 2, 4
@@ -32,19 +26,7 @@ func TestValidateStateless(t *testing.T) {
 		{name: "per user above all", change: func(c *Config) { c.Limits.ListensPerUser, c.Limits.MaxListens = 5, 4 },
 			want: []string{"limits.listens_per_user: 5 is more than limits.max_listens (4)"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := valid()
-			tt.change(c)
-			var got []string
-			for _, p := range AsProblems(c.Validate()) {
-				got = append(got, p.Error())
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("problems mismatch (-want +got):\n%s", diff)
-			}
-		})
-	}
+	runValidateCases(t, tests)
 }
 
 // TestStatelessDefaults: listens per user default to the global bound with

@@ -100,6 +100,9 @@ func checkUpstream(ps *Problems, at string, u *Upstream) {
 		if u.URL != "" || len(u.Headers) > 0 {
 			ps.add(at, "url and headers are for remote upstreams (type %q or %q)", TypeHTTP, TypeSSE)
 		}
+		if u.FallbackSSE {
+			ps.add(at+".fallback_sse", "only for type %q", TypeHTTP)
+		}
 	case TypeHTTP, TypeSSE:
 		checkRemote(ps, at, u)
 	default:

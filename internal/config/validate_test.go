@@ -15,11 +15,7 @@ func valid() *Config {
 }
 
 func TestValidateRules(t *testing.T) {
-	tests := []struct {
-		name   string
-		change func(c *Config)
-		want   []string // each Problem's Error(), in order; nil means valid
-	}{
+	tests := []validateCase{
 		{name: "minimal is valid", change: func(c *Config) {}},
 		{name: "defaults are valid", change: func(c *Config) { c.SetDefaults() }},
 		{name: "listen port 0 is valid", change: func(c *Config) { c.Listen = "127.0.0.1:0" }},
@@ -249,26 +245,7 @@ func TestValidateRules(t *testing.T) {
 			change: func(c *Config) { c.Upstreams[0].RestartBackoff = Backoff{Min: time.Hour} },
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := valid()
-			tt.change(c)
-			err := c.Validate()
-			var got []string
-			if err != nil {
-				ps := AsProblems(err)
-				if ps == nil {
-					t.Fatalf("Validate error %v is not Problems", err)
-				}
-				for _, p := range ps {
-					got = append(got, p.Error())
-				}
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("problems mismatch (-want +got):\n%s", diff)
-			}
-		})
-	}
+	runValidateCases(t, tests)
 }
 
 // TestValidateReportsAll checks that problems in many places come back

@@ -226,6 +226,9 @@ func (s *server) run(ctx context.Context, m *jsonrpc.Message, meth method, reply
 		reply(respond(r, result, rpcErr))
 		return
 	}
+	if s.runInstant(ctx, m, meth, r, reply) { // fastpath.go
+		return
+	}
 
 	key := idKey(m.ID)
 	rctx, cancel := context.WithCancel(ctx)
@@ -247,7 +250,7 @@ func (s *server) run(ctx context.Context, m *jsonrpc.Message, meth method, reply
 		return
 	}
 	s.handlers.Add(1)
-	s.goHandler(ctx.Done(), func() {
+	s.goHandler(func() {
 		defer s.handlers.Done()
 		defer cancel()
 		result, rpcErr := meth.handle(rctx, s, r)

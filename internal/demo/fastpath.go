@@ -1,10 +1,11 @@
 package demo
 
 import (
+	"context"
 	"encoding/json"
-	"time"
 
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
+	"github.com/mcpgate/mcpgate/internal/mcp"
 )
 
 // Fast paths for the demo's hottest request, a tools/call of a tool with
@@ -173,44 +174,41 @@ func encodeResult(result any) json.RawMessage {
 	return jsonrpc.MustRaw(result)
 }
 
-// handlerIdle is how long a request goroutine waits for the next request
-// before it exits (up to twice that).
-const handlerIdle = 5 * time.Second
+// goHandler runs f on an idle request goroutine, or a new one
+// (workpool.Pool). A request goroutine's stack has grown through the
+// request path already, so the next request does not grow a fresh 2 KB
+// stack copy by copy (a third of the demo's CPU under load when every
+// request had its own goroutine). shutdown stops and waits for them.
+func (s *server) goHandler(f func()) { s.handlerPool.Go(f) }
 
-// goHandler runs f on an idle request goroutine, or a new one. A request
-// goroutine's stack has grown through the request path already, so the
-// next request does not grow a fresh 2 KB stack copy by copy (a third of
-// the demo's CPU under load when every request had its own goroutine).
-// Request goroutines count in s.handlers for as long as they live and exit
-// once done (Serve's context) is: shutdown waits for them as it waits for
-// requests. Call it from the read loop only.
-func (s *server) goHandler(done <-chan struct{}, f func()) {
-	select {
-	case s.handlerWork <- f:
-		return
-	default:
+// instantTools answer from their arguments alone, at once: they never
+// block, wait for the client or send anything but their result.
+var instantTools = map[string]bool{"echo": true, "add": true}
+
+// runInstant answers a tools/call of an instant tool on the calling
+// goroutine (the read loop), without a request goroutine, a cancellable
+// context and the in-flight entry that run gives every other request (a
+// call that cannot block has nothing to cancel). It applies run's checks
+// first: when the id is in use or too many requests are in flight it
+// reports false and run answers with its error, so the answers are the
+// same. It reports false, doing nothing, for any other request.
+func (s *server) runInstant(ctx context.Context, m *jsonrpc.Message, meth method, r *request, reply replyFunc) bool {
+	if m.Method != mcp.MethodToolsCall {
+		return false
 	}
-	s.handlers.Add(1)
-	go func() {
-		defer s.handlers.Done()
-		f()
-		idle := time.NewTimer(handlerIdle)
-		defer idle.Stop()
-		busy := false
-		for {
-			select {
-			case f := <-s.handlerWork:
-				f()
-				busy = true
-			case <-idle.C:
-				if !busy {
-					return
-				}
-				busy = false
-				idle.Reset(handlerIdle)
-			case <-done:
-				return
-			}
-		}
-	}()
+	name, _, ok := fastToolsCallParams(m.Params)
+	if !ok || name == nil || !instantTools[*name] {
+		return false
+	}
+	key := idKey(m.ID)
+	s.mu.Lock()
+	_, dup := s.inflight[key]
+	busy := len(s.inflight) >= s.opts.MaxInFlight
+	s.mu.Unlock()
+	if dup || busy {
+		return false
+	}
+	result, rpcErr := meth.handle(ctx, s, r)
+	reply(respond(r, result, rpcErr))
+	return true
 }

@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
+	"github.com/mcpgate/mcpgate/internal/workpool"
 )
 
 // Options configures Serve. A nil *Options means all defaults.
@@ -274,6 +275,8 @@ func (s *server) shutdown() {
 	}
 	s.mu.Unlock()
 	s.handlers.Wait()
+	s.handlerPool.Stop() // fastpath.go: the request goroutines exit
+	s.handlerPool.Wait()
 	if s.modern != nil {
 		s.modern.tasks.close() // tasks.go
 	}
@@ -289,8 +292,8 @@ type server struct {
 	writeMu  sync.Mutex // guards out and writeErr
 	writeErr error
 
-	handlers    sync.WaitGroup // request goroutines
-	handlerWork chan func()    // hands a request to an idle request goroutine (goHandler)
+	handlers    sync.WaitGroup // requests running
+	handlerPool workpool.Pool  // the goroutines that run them (goHandler)
 
 	mu sync.Mutex // guards the fields below
 	// initialized is set once initialize has been answered.
@@ -332,7 +335,6 @@ func newServer(o Options, out io.Writer) *server {
 		log:           o.Logger,
 		out:           out,
 		broken:        make(chan struct{}),
-		handlerWork:   make(chan func()),
 		logLevel:      -1,
 		inflight:      make(map[string]context.CancelFunc),
 		pending:       make(map[string]chan *jsonrpc.Message),

@@ -50,18 +50,7 @@ func runTriggerPromptChange(_ context.Context, s *server, _ *request, _ json.Raw
 }
 
 func runMissingCapability(ctx context.Context, s *server, _ *request, _ json.RawMessage) *toolResult {
-	params := map[string]any{
-		"messages":  []any{map[string]any{"role": "user", "content": textContent("Say hello")}},
-		"maxTokens": 20,
-	}
-	raw, err := s.requestClient(ctx, mcp.MethodSamplingCreateMessage, params)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return errorResult("Sampling not supported or error: " + errText(err))
-	}
-	return textResult("LLM response: " + samplingText(raw))
+	return sample(ctx, s, "Say hello", 20)
 }
 
 // runStreamingElicitation answers with a result even when the elicitation

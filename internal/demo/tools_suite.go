@@ -162,9 +162,16 @@ func runSampling(ctx context.Context, s *server, _ *request, args json.RawMessag
 	if _, caps := s.negotiated(); !declared(caps.Sampling) {
 		return errorResult("Sampling not supported or error: the client did not declare the sampling capability")
 	}
+	return sample(ctx, s, *a.Prompt, 100)
+}
+
+// sample asks the client's model (sampling/createMessage) with prompt and
+// answers with the text it got, or the tool error the conformance scenarios
+// expect; nil when ctx ended the call.
+func sample(ctx context.Context, s *server, prompt string, maxTokens int) *toolResult {
 	params := map[string]any{
-		"messages":  []any{map[string]any{"role": "user", "content": textContent(*a.Prompt)}},
-		"maxTokens": 100,
+		"messages":  []any{map[string]any{"role": "user", "content": textContent(prompt)}},
+		"maxTokens": maxTokens,
 	}
 	raw, err := s.requestClient(ctx, mcp.MethodSamplingCreateMessage, params)
 	if err != nil {

@@ -133,6 +133,7 @@ func TestSDKEraLegacySamplingFor2026(t *testing.T) {
 func TestSDKEraSessionClientOfModern(t *testing.T) {
 	endpoint, _ := startGateway(t, parseConfig(t, bothEras))
 	var logs atomic.Int32
+	logged := make(chan struct{}, 1)
 	changed := make(chan struct{}, 4)
 	cs := connectSDK(t, endpoint, "2025-11-25", &mcp.ClientOptions{
 		LoggingMessageHandler: func(_ context.Context, req *mcp.LoggingMessageRequest) {
@@ -140,6 +141,10 @@ func TestSDKEraSessionClientOfModern(t *testing.T) {
 			// logging/setLevel with a log message of its own.
 			if s, _ := req.Params.Data.(string); strings.HasPrefix(s, "Tool ") {
 				logs.Add(1)
+				select {
+				case logged <- struct{}{}:
+				default:
+				}
 			}
 		},
 		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) { changed <- struct{}{} },
@@ -160,9 +165,15 @@ func TestSDKEraSessionClientOfModern(t *testing.T) {
 	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "modern__test_tool_with_logging", Arguments: map[string]any{}}); err != nil {
 		t.Fatalf("logging tool: %v", err)
 	}
-	// Logs travel on the call's stream before its response.
-	if n := logs.Load(); n != 3 {
-		t.Errorf("%d log messages at level info, want 3", n)
+	// Logs travel on the call's stream before its response, but the SDK
+	// client may hand them to the handler after the response: wait for
+	// the three.
+	for logs.Load() < 3 {
+		select {
+		case <-logged:
+		case <-ctx.Done():
+			t.Fatalf("%d log messages at level info, want 3", logs.Load())
+		}
 	}
 
 	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "modern__test_trigger_tool_change", Arguments: map[string]any{}}); err != nil {

@@ -80,6 +80,7 @@ type Gateway struct {
 	remoteOnce      sync.Once
 	remoteTransport *http.Transport
 	remoteHTTP      *http.Client
+	remoteEras      sync.Map // upstream name → *upstream.EraMemory (remote.go)
 }
 
 // New builds a gateway from a resolved, valid configuration. It starts

@@ -61,12 +61,26 @@ func (g *Gateway) newRemote(u config.Upstream, header http.Header, clientInfo js
 		RestartBackoffMin: u.RestartBackoff.Min,
 		RestartBackoffMax: u.RestartBackoff.Max,
 		ReadyWait:         remoteReadyWait,
+		Protocol:          upstreamProtocol(u.Protocol),
+		ProbeTimeout:      u.ProbeTimeout,
+		EraMemory:         g.remoteEra(u.Name),
 	}
 	switch u.Type {
 	case config.TypeHTTP:
-		return httpup.New(remote.Endpoint{Conn: opts, URL: u.URL, Header: header, Client: g.remoteClient()}, h, log)
+		e := remote.Endpoint{Conn: opts, URL: u.URL, Header: header, Client: g.remoteClient()}
+		if u.FallbackSSE {
+			return httpup.NewWithFallback(e, h, log)
+		}
+		return httpup.New(e, h, log)
 	case config.TypeSSE:
 		return sseup.New(remote.Endpoint{Conn: opts, URL: u.URL, Header: header, Client: g.remoteClient()}, h, log)
 	}
 	return nil, fmt.Errorf("upstream type %q is not remote", u.Type)
+}
+
+// remoteEra is the era memory the connections of remote upstream name
+// share (its users' connections when per_user): one probe decides for all.
+func (g *Gateway) remoteEra(name string) *upstream.EraMemory {
+	m, _ := g.remoteEras.LoadOrStore(name, &upstream.EraMemory{})
+	return m.(*upstream.EraMemory)
 }

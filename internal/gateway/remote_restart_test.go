@@ -60,6 +60,7 @@ func TestRemoteUpstreamRestartsAndExpires(t *testing.T) {
 upstreams:
   - name: back
     type: http
+    protocol: legacy # the session era of Streamable HTTP (remote_modern_test.go has the 2026 one)
     url: http://%s/mcp
     restart_backoff: {min: 20ms, max: 200ms}
 `, addr)), nil)

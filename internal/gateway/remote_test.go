@@ -31,6 +31,7 @@ func TestRemoteUpstreamsChain(t *testing.T) {
 upstreams:
   - name: viahttp
     type: http
+    protocol: legacy # the session era of Streamable HTTP (remote_modern_test.go has the 2026 one)
     url: %s/mcp
   - name: viasse
     type: sse
@@ -156,6 +157,7 @@ auth:
 upstreams:
   - name: keyed
     type: http
+    protocol: legacy # the session era of Streamable HTTP (remote_modern_test.go has the 2026 one)
     url: %s
     per_user: true
     credential:
@@ -166,6 +168,7 @@ upstreams:
         bob: env:MCPGATE_TEST_BOB_KEY
   - name: shared
     type: http
+    protocol: legacy # the session era of Streamable HTTP (remote_modern_test.go has the 2026 one)
     url: %s
     headers: {X-Team: blue, X-Shared-Secret: "env:MCPGATE_TEST_HEADER_SECRET"}
     credential: {type: static, value: env:MCPGATE_TEST_STATIC_KEY}
@@ -232,11 +235,13 @@ auth:
 upstreams:
   - name: api
     type: http
+    protocol: legacy # the session era of Streamable HTTP (remote_modern_test.go has the 2026 one)
     url: %s
     per_user: true
     credential: {type: passthrough}
   - name: other
     type: http
+    protocol: legacy # the session era of Streamable HTTP (remote_modern_test.go has the 2026 one)
     url: %s
 `, up.url, other.url)), nil)
 	for _, cred := range []string{credA, credB} {
@@ -291,6 +296,7 @@ func frontOf(t *testing.T, url string) *started {
 upstreams:
   - name: back
     type: http
+    protocol: legacy # the session era of Streamable HTTP (remote_modern_test.go has the 2026 one)
     url: %s
 `, url)), nil)
 }

@@ -43,6 +43,12 @@
 // and every write bounded by a timeout, so that a dead or stalled client is
 // noticed and its resources freed.
 //
+// A stream that has written what it holds and would wait is parked when it
+// can be (an HTTP/1.x GET, PumpOptions.Park): Pump takes its connection
+// over from net/http and the hub's parker serves it from then on, so that
+// an idle stream keeps no handler goroutine, stack or net/http buffers
+// (see Parking in park.go).
+//
 // Sessions of the 2024-11-05 transport exist before their initialize: the
 // client connects to GET /sse and is told the session's ID in the endpoint
 // event, then POSTs initialize. Open creates such a session, bound to the

@@ -14,6 +14,7 @@ import (
 	"github.com/mcpgate/mcpgate/internal/principal"
 	"github.com/mcpgate/mcpgate/internal/relay"
 	"github.com/mcpgate/mcpgate/internal/session"
+	"github.com/mcpgate/mcpgate/internal/workpool"
 )
 
 // Core is the MCP core behind the transports; package relay implements it.
@@ -128,9 +129,8 @@ type Hub struct {
 	live    map[string]*Live
 	retired map[string]Sent // what ended sessions sent, by transport
 
-	work    chan func()    // hands tasks to idle workers (Go); unbuffered
-	workers sync.WaitGroup // worker goroutines started by Go
-	parker  *parker        // parked SSE streams
+	pool   workpool.Pool // the worker goroutines of Go
+	parker *parker       // parked SSE streams
 
 	actMu   sync.Mutex    // guards the fields below
 	closing bool          // Shutdown has begun: no new calls or streams
@@ -163,8 +163,8 @@ func New(core Core, sessions *session.Manager, events eventlog.Log, opts *Option
 		closingCtx: closing, closeNow: closeNow,
 		live:    make(map[string]*Live),
 		retired: make(map[string]Sent),
-		work:    make(chan func()),
 	}
+	h.pool.Idle = workerIdle
 	h.parker = newParker(h)
 	return h
 }
@@ -255,6 +255,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	h.closing = true
 	h.actMu.Unlock()
 	h.closeNow()
+	h.pool.Stop() // idle workers exit; busy ones after their task
 
 	err := h.WaitIdle(ctx)
 	h.cancelBase() // cancels every session context: calls and streams end
@@ -278,6 +279,6 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 			h.core.Detach(id)
 		}
 	}
-	h.workers.Wait() // idle workers exit once closing; busy ones have left (WaitIdle)
+	h.pool.Wait() // idle workers exit once closing; busy ones have left (WaitIdle)
 	return err
 }

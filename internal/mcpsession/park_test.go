@@ -285,3 +285,24 @@ func TestParkAppendWrites(t *testing.T) {
 		t.Errorf("parked: %d, want 1", b.hub.Parked())
 	}
 }
+
+// TestParkShutdownDeadline: a Shutdown whose context has ended still ends
+// every parked stream (closing the connections of those not done) before
+// it returns.
+func TestParkShutdownDeadline(t *testing.T) {
+	b := newBoth(t)
+	legacy := b.legacy("alice", "", false)
+	_, g := b.openStreamable("bob", "", "")
+	waitFor(t, "streams parked", func() bool { return b.hub.Parked() == 2 })
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_ = b.hub.Shutdown(ctx)
+	if got := b.hub.Parked(); got != 0 {
+		t.Fatalf("parked after Shutdown: %d", got)
+	}
+	for name, r := range map[string]io.Reader{"legacy": legacy.body.(io.Reader), "streamable": g.Body} {
+		if _, err := io.ReadAll(r); err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("%s: reading to the end: %v", name, err)
+		}
+	}
+}

@@ -15,7 +15,7 @@ import (
 // workers counts the hub's worker goroutines.
 func workers() int {
 	buf := make([]byte, 1<<20)
-	return strings.Count(string(buf[:runtime.Stack(buf, true)]), "mcpsession.(*Hub).worker(")
+	return strings.Count(string(buf[:runtime.Stack(buf, true)]), "workpool.(*Pool).worker(")
 }
 
 func TestHubGo(t *testing.T) {

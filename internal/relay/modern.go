@@ -36,6 +36,7 @@ func (r *Relay) callUpstream(ctx context.Context, cl *call, conn upstream.Conn, 
 	if !isModern(conn) {
 		return conn.Call(ctx, method, params)
 	}
+	ctx = r.withParamHeaders(ctx, cl, method, params) // modern_http.go: Mcp-Param-* for HTTP upstreams
 	c := cl.client
 	if c.Stateless {
 		// The only modern revision is 2026-07-28, which the upstream

@@ -3,35 +3,27 @@ package ssetransport
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/mcpgate/mcpgate/internal/eventlog"
 	"github.com/mcpgate/mcpgate/internal/mcp"
-	"github.com/mcpgate/mcpgate/internal/mcpsession"
 	"github.com/mcpgate/mcpgate/internal/mcpsession/mcpsessiontest"
-	"github.com/mcpgate/mcpgate/internal/session"
 )
 
 // BenchmarkLegacyCall: one 2024-11-05 call over loopback, as a client
 // makes it: POST /messages (202), then the response read from the
 // session's stream. Allocations count both sides.
 func BenchmarkLegacyCall(b *testing.B) {
-	core := mcpsessiontest.NewFakeCore()
-	mgr := session.NewManager(session.NewMemoryStore(), session.Config{})
-	defer mgr.Close()
-	hub := mcpsession.New(core, mgr, eventlog.NewMemory(eventlog.Limits{}), nil)
+	hub, _ := mcpsessiontest.NewHub(b, nil)
 	h := New(hub, nil)
 	mux := http.NewServeMux()
 	mux.Handle("/sse", h.Stream())
 	mux.Handle("/messages", h.Messages())
 	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	defer hub.Shutdown(context.Background())
+	b.Cleanup(srv.Close)
 
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/sse", nil)
 	req.Header.Set("Accept", "text/event-stream")

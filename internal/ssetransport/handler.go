@@ -97,8 +97,6 @@ var (
 		"Bad Request: more than one sessionId query parameter")
 	errNotInitialized = httpkit.NewError(http.StatusBadRequest, "not_initialized",
 		"Bad Request: the session is not initialized; POST a lone initialize request first")
-	errBatchTooLarge = httpkit.NewError(http.StatusBadRequest, "invalid_request",
-		"Invalid Request: too many messages in the batch")
 	errMethodGET  = httpkit.NewError(http.StatusMethodNotAllowed, "method_not_allowed", "Method Not Allowed: use GET")
 	errMethodPOST = httpkit.NewError(http.StatusMethodNotAllowed, "method_not_allowed", "Method Not Allowed: use POST")
 )

@@ -3,107 +3,46 @@ package ssetransport
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
-	"github.com/mcpgate/mcpgate/internal/eventlog"
 	"github.com/mcpgate/mcpgate/internal/mcpsession"
 	"github.com/mcpgate/mcpgate/internal/mcpsession/mcpsessiontest"
-	"github.com/mcpgate/mcpgate/internal/principal"
-	"github.com/mcpgate/mcpgate/internal/session"
 	"github.com/mcpgate/mcpgate/internal/sse/ssetest"
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if err := mcpsessiontest.CheckLeaks("internal/ssetransport.(*", "internal/mcpsession.(*", "internal/eventlog.(*Memory).Wait"); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	mcpsessiontest.Main(m, "internal/ssetransport.(*", "internal/mcpsession.(*", "internal/eventlog.(*Memory).Wait")
 }
 
 // env is a Handler behind a real HTTP server on loopback, with a fake core.
 type env struct {
-	t      *testing.T
-	core   *mcpsessiontest.FakeCore
-	mgr    *session.Manager
-	events eventlog.Log
-	hub    *mcpsession.Hub
-	h      *Handler
-	srv    *httptest.Server
+	*mcpsessiontest.Env
+	t *testing.T
+	h *Handler
 }
 
-type envConfig struct {
-	hub     mcpsession.Options
-	opts    Options
-	limits  eventlog.Limits
-	session session.Config
-	store   session.Store // shared store for multi-replica tests; nil: a new one
-	// advertise are the fake core's server capabilities (set before the
-	// server starts: requests from another process carry no happens-before
-	// edge the race detector can see).
-	advertise map[string]any
-	events    eventlog.Log // shared log for multi-replica tests; nil: a new one
-}
+// envConfig configures newEnv; nil or the zero value mean the defaults.
+type envConfig = mcpsessiontest.EnvOptions
 
-func newEnv(t *testing.T, cfg *envConfig) *env {
+func newEnv(t *testing.T, cfg *envConfig) *env { return newEnvWith(t, cfg, Options{}) }
+
+// newEnvWith is newEnv with the Handler's options.
+func newEnvWith(t *testing.T, cfg *envConfig, opts Options) *env {
 	t.Helper()
-	if cfg == nil {
-		cfg = &envConfig{}
-	}
-	e := &env{t: t, core: mcpsessiontest.NewFakeCore(), events: cfg.events}
-	e.core.Advertise = cfg.advertise
-	if e.events == nil {
-		e.events = eventlog.NewMemory(cfg.limits)
-	}
-	store := cfg.store
-	if store == nil {
-		store = session.NewMemoryStore()
-	}
-	sc := cfg.session
-	sc.OnExpire = func(s *session.Session, r session.ExpireReason) { e.hub.SessionExpired(s, r) }
-	e.mgr = session.NewManager(store, sc)
-	hubOpts, opts := cfg.hub, cfg.opts
-	e.hub = mcpsession.New(e.core, e.mgr, e.events, &hubOpts)
-	e.h = New(e.hub, &opts)
-	mux := http.NewServeMux()
-	mux.Handle("/sse", e.h.Stream())
-	mux.Handle("/messages", e.h.Messages())
-	e.srv = httptest.NewServer(testPrincipal(mux))
-	// Cleanups run last-registered first: Shutdown ends the streams, then
-	// the server can close, then the sweeper stops.
-	t.Cleanup(e.mgr.Close)
-	t.Cleanup(e.srv.Close)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := e.hub.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
+	e := &env{t: t}
+	e.Env = mcpsessiontest.NewEnv(t, cfg, func(hub *mcpsession.Hub) http.Handler {
+		e.h = New(hub, &opts)
+		mux := http.NewServeMux()
+		mux.Handle("/sse", e.h.Stream())
+		mux.Handle("/messages", e.h.Messages())
+		return mux
 	})
 	return e
-}
-
-// testPrincipal authenticates by the X-Test-User header (absent: anonymous).
-func testPrincipal(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u := r.Header.Get("X-Test-User"); u != "" {
-			r = r.WithContext(principal.NewContext(r.Context(), principal.Principal{Issuer: "test", Subject: u, Name: u}))
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // stream is an open GET /sse, read frame by frame.
@@ -121,12 +60,12 @@ type stream struct {
 func (e *env) open(user string) *stream {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(e.t.Context(), 20*time.Second)
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.srv.URL+"/sse", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.Srv.URL+"/sse", nil)
 	req.Header.Set("Accept", "text/event-stream")
 	if user != "" {
 		req.Header.Set("X-Test-User", user)
 	}
-	resp, err := e.srv.Client().Do(req)
+	resp, err := e.Srv.Client().Do(req)
 	if err != nil {
 		cancel()
 		e.t.Fatal(err)
@@ -233,7 +172,7 @@ func (e *env) post(p post) result {
 	if q == "" && p.session != "-" {
 		q = "sessionId=" + url.QueryEscape(p.session)
 	}
-	req, _ := http.NewRequestWithContext(e.t.Context(), http.MethodPost, e.srv.URL+"/messages?"+q, strings.NewReader(p.body))
+	req, _ := http.NewRequestWithContext(e.t.Context(), http.MethodPost, e.Srv.URL+"/messages?"+q, strings.NewReader(p.body))
 	switch p.contentType {
 	case "":
 		req.Header.Set("Content-Type", "application/json")
@@ -246,7 +185,7 @@ func (e *env) post(p post) result {
 			req.Header.Set(k, v)
 		}
 	}
-	resp, err := e.srv.Client().Do(req)
+	resp, err := e.Srv.Client().Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -256,9 +195,7 @@ func (e *env) post(p post) result {
 }
 
 // initBody is an initialize request for version v.
-func initBody(v string) string {
-	return fmt.Sprintf(`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":%q,"capabilities":{"sampling":{}},"clientInfo":{"name":"legacy","version":"1"}}}`, v)
-}
+func initBody(v string) string { return mcpsessiontest.InitializeBody(v, "legacy") }
 
 // initialize opens a stream for user and initializes its session at
 // version v.
@@ -284,16 +221,4 @@ func (e *env) initialize(v, user string) *stream {
 }
 
 // wantJSON compares JSON texts by value.
-func wantJSON(t *testing.T, what, got, want string) {
-	t.Helper()
-	var g, w any
-	if err := json.Unmarshal([]byte(got), &g); err != nil {
-		t.Fatalf("%s: not JSON: %q", what, got)
-	}
-	if err := json.Unmarshal([]byte(want), &w); err != nil {
-		t.Fatalf("%s: bad want %q", what, want)
-	}
-	if diff := cmp.Diff(w, g); diff != "" {
-		t.Fatalf("%s (-want +got):\n%s", what, diff)
-	}
-}
+var wantJSON = mcpsessiontest.WantJSON

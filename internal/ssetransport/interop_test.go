@@ -2,20 +2,14 @@ package ssetransport
 
 import (
 	"context"
-	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcpgate/mcpgate/internal/mcp"
+	"github.com/mcpgate/mcpgate/internal/mcpsession/mcpsessiontest"
 )
-
-// interopModules is where the interop npm packages are installed.
-const interopModules = "../../interop/node_modules"
 
 var toolsAdvertised = map[string]any{"tools": map[string]any{"listChanged": true}}
 
@@ -23,7 +17,7 @@ var toolsAdvertised = map[string]any{"tools": map[string]any{"listChanged": true
 // SSEClientTransport, an independent implementation of the 2024-11-05
 // client.
 func TestGoSDKSSEClient(t *testing.T) {
-	e := newEnv(t, &envConfig{advertise: toolsAdvertised})
+	e := newEnv(t, &envConfig{Advertise: toolsAdvertised})
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	progress := make(chan struct{}, 4)
@@ -37,7 +31,7 @@ func TestGoSDKSSEClient(t *testing.T) {
 			}
 		},
 	})
-	cs, err := client.Connect(ctx, &sdk.SSEClientTransport{Endpoint: e.srv.URL + "/sse"},
+	cs, err := client.Connect(ctx, &sdk.SSEClientTransport{Endpoint: e.Srv.URL + "/sse"},
 		&sdk.ClientSessionOptions{ProtocolVersion: mcp.Version20241105})
 	if err != nil {
 		t.Fatalf("Connect: %v", err)
@@ -80,42 +74,17 @@ func TestGoSDKSSEClient(t *testing.T) {
 // TypeScript SDK's SSEClientTransport, in a real node subprocess, at the
 // revision the SDK asks for and at 2024-11-05.
 func TestTypeScriptSSEClient(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		skipUnlessCI(t, "node not installed")
-	}
-	modules, err := filepath.Abs(interopModules)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(modules, "@modelcontextprotocol/sdk/package.json")); err != nil {
-		skipUnlessCI(t, "TypeScript SDK not installed (npm ci in interop/)")
-	}
+	ts := mcpsessiontest.TypeScriptSDK(t)
 	for _, v := range []string{mcp.Version20241105, ""} {
 		name := v
 		if name == "" {
 			name = "sdk default"
 		}
 		t.Run(name, func(t *testing.T) {
-			e := newEnv(t, &envConfig{advertise: toolsAdvertised})
+			e := newEnv(t, &envConfig{Advertise: toolsAdvertised})
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, node, "testdata/tssseclient.cjs", e.srv.URL+"/sse", v)
-			cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
-			cmd.Stderr = &testWriter{t: t}
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("TypeScript client: %v", err)
-			}
-			var got struct {
-				Version     string
-				Hello, Slow string
-				Progress    int
-				ListChanged bool
-			}
-			if err := json.Unmarshal(out, &got); err != nil {
-				t.Fatalf("client output %q: %v", out, err)
-			}
+			got := ts.Run(ctx, t, "sse", e.Srv.URL+"/sse", v)
 			want := v
 			if want == "" {
 				want = mcp.Latest
@@ -131,10 +100,10 @@ func TestTypeScriptSSEClient(t *testing.T) {
 				t.Errorf("TypeScript client saw %+v; want version %s, both tools, list_changed", got, want)
 			}
 			// The client closed its stream: its session is gone.
-			if err := e.hub.WaitIdle(t.Context()); err != nil {
+			if err := e.Hub.WaitIdle(t.Context()); err != nil {
 				t.Fatal(err)
 			}
-			for e.hub.Stats().Sessions != 0 {
+			for e.Hub.Stats().Sessions != 0 {
 				select {
 				case <-ctx.Done():
 					t.Fatalf("session still live after the client closed its stream")
@@ -143,22 +112,4 @@ func TestTypeScriptSSEClient(t *testing.T) {
 			}
 		})
 	}
-}
-
-// testWriter sends a subprocess's stderr to the test log.
-type testWriter struct{ t *testing.T }
-
-func (w *testWriter) Write(p []byte) (int, error) {
-	w.t.Logf("client: %s", p)
-	return len(p), nil
-}
-
-// skipUnlessCI skips a test whose third-party parts are missing on a
-// developer's machine; under CI (CI set) a missing part is a failure.
-func skipUnlessCI(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
 }

@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/mcpgate/mcpgate/internal/eventlog"
-	"github.com/mcpgate/mcpgate/internal/httpkit"
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
 	"github.com/mcpgate/mcpgate/internal/mcp"
 	"github.com/mcpgate/mcpgate/internal/mcpsession"
@@ -72,13 +71,9 @@ func (h *Handler) messages(w http.ResponseWriter, r *http.Request) {
 		h.initialize(w, r, ls, buf.Bytes())
 		return
 	}
-	msgs, _, rpcErr := jsonrpc.DecodeBatch(buf.Bytes(), mcp.AllowsBatch(ls.Version()))
-	if rpcErr != nil {
-		h.fail(w, r, rpcError(rpcErr))
-		return
-	}
-	if len(msgs) > h.opts.MaxBatch {
-		h.fail(w, r, errBatchTooLarge)
+	msgs, _, herr := mcpsession.DecodeMessages(buf.Bytes(), mcp.AllowsBatch(ls.Version()), h.opts.MaxBatch)
+	if herr != nil {
+		h.fail(w, r, herr)
 		return
 	}
 	requests := 0
@@ -201,7 +196,7 @@ func (h *Handler) respond(ctx context.Context, ls *mcpsession.Live, req *jsonrpc
 func (h *Handler) initialize(w http.ResponseWriter, r *http.Request, ls *mcpsession.Live, body []byte) {
 	msgs, _, rpcErr := jsonrpc.DecodeBatch(body, false)
 	if rpcErr != nil {
-		h.fail(w, r, rpcError(rpcErr))
+		h.fail(w, r, mcpsession.DecodeError(rpcErr))
 		return
 	}
 	m := msgs[0]
@@ -226,13 +221,4 @@ func (h *Handler) initialize(w http.ResponseWriter, r *http.Request, ls *mcpsess
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
-}
-
-// rpcError turns a decoding error into a 400.
-func rpcError(e *jsonrpc.Error) *httpkit.Error {
-	code := "invalid_request"
-	if e.Code == jsonrpc.CodeParseError {
-		code = "parse_error"
-	}
-	return httpkit.NewError(http.StatusBadRequest, code, e.Message)
 }

@@ -82,6 +82,9 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request) *legacyStream {
 
 // serve writes the endpoint event, then the session's messages.
 func (s *legacyStream) serve() {
+	if s.h.hub.MayPark(s.r) {
+		s.w.Header().Set("Connection", "close")
+	}
 	s.sw = sse.Start(s.w, s.h.hub.WriteTimeout())
 	// [T1105 §HTTP with SSE]: "When a client connects, the server MUST send
 	// an endpoint event containing a URI for the client to use for sending

@@ -22,7 +22,7 @@ import (
 // TestHeartbeat: a silent stream gets ": ping" comments, with headers that
 // keep proxies from buffering it.
 func TestHeartbeat(t *testing.T) {
-	e := newEnv(t, &envConfig{hub: mcpsession.Options{Heartbeat: 20 * time.Millisecond}})
+	e := newEnv(t, &envConfig{Hub: mcpsession.Options{Heartbeat: 20 * time.Millisecond}})
 	s := e.initialize(mcp.Version20241105, "")
 	for k, v := range map[string]string{"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"} {
 		if got := s.resp.Header.Get(k); got != v {
@@ -41,7 +41,7 @@ func TestHeartbeat(t *testing.T) {
 	// first: poll the counters (bounded) rather than race them.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		st := e.hub.Stats()
+		st := e.Hub.Stats()
 		if st.Sent.Events >= 2 && st.SentByTransport[TransportName].Bytes > 0 {
 			break
 		}
@@ -57,7 +57,7 @@ func TestHeartbeat(t *testing.T) {
 // and streams are freed.
 func TestDisconnectEndsSession(t *testing.T) {
 	log := &notifyingLog{Log: eventlog.NewMemory(eventlog.Limits{}), deleted: make(chan string, 4)}
-	e := newEnv(t, &envConfig{events: log})
+	e := newEnv(t, &envConfig{Events: log})
 	s := e.initialize(mcp.Version20241105, "")
 	e.run(s, []step{{name: "slow call", post: post{session: "$", body: `{"jsonrpc":"2.0","id":1,"method":"gate","params":{"gate":"A"}}`}, wantStatus: 202,
 		wantMsgs: []string{`{"jsonrpc":"2.0","method":"notifications/message","params":{"gate":"A"}}`}}})
@@ -65,19 +65,19 @@ func TestDisconnectEndsSession(t *testing.T) {
 	if got := <-log.deleted; got != s.session { // the session's streams are freed
 		t.Errorf("streams deleted for %q, want %q", got, s.session)
 	}
-	if err := e.hub.WaitIdle(t.Context()); err != nil { // the call returns once cancelled
+	if err := e.Hub.WaitIdle(t.Context()); err != nil { // the call returns once cancelled
 		t.Fatal(err)
 	}
-	if got := e.core.Result("A"); got != "cancelled" {
+	if got := e.Core.Result("A"); got != "cancelled" {
 		t.Errorf("call after disconnection: %q, want cancelled", got)
 	}
-	if !e.core.WasDetached(s.session) {
+	if !e.Core.WasDetached(s.session) {
 		t.Error("session not detached")
 	}
-	if _, err := e.events.Stat(t.Context(), s.session, mcpsession.StandaloneStream); !errors.Is(err, eventlog.ErrNotFound) {
+	if _, err := e.Events.Stat(t.Context(), s.session, mcpsession.StandaloneStream); !errors.Is(err, eventlog.ErrNotFound) {
 		t.Errorf("stream after disconnection: %v, want ErrNotFound", err)
 	}
-	if st := e.hub.Stats(); st.Sessions != 0 {
+	if st := e.Hub.Stats(); st.Sessions != 0 {
 		t.Errorf("live sessions: %d", st.Sessions)
 	}
 }
@@ -102,11 +102,11 @@ func TestShutdown(t *testing.T) {
 	e.run(s, []step{{name: "slow call", post: post{session: "$", body: `{"jsonrpc":"2.0","id":1,"method":"gate","params":{"gate":"A"}}`}, wantStatus: 202,
 		wantMsgs: []string{`{"jsonrpc":"2.0","method":"notifications/message","params":{"gate":"A"}}`}}})
 	done := make(chan error, 1)
-	go func() { done <- e.hub.Shutdown(t.Context()) }()
-	<-e.hub.Closing().Done() // Shutdown has begun
-	req, _ := http.NewRequestWithContext(t.Context(), "GET", e.srv.URL+"/sse", nil)
+	go func() { done <- e.Hub.Shutdown(t.Context()) }()
+	<-e.Hub.Closing().Done() // Shutdown has begun
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", e.Srv.URL+"/sse", nil)
 	req.Header.Set("Accept", "text/event-stream")
-	resp, err := e.srv.Client().Do(req)
+	resp, err := e.Srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestShutdown(t *testing.T) {
 		t.Errorf("GET /sse while shutting down: %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 	e.run(s, []step{{name: "new call", post: post{session: "$", body: `{"jsonrpc":"2.0","id":2,"method":"ping"}`}, wantStatus: 503, wantErr: "shutting_down"}})
-	e.core.Release("A")
+	e.Core.Release("A")
 	wantJSON(t, "drained response", s.message(), `{"jsonrpc":"2.0","id":1,"result":{"gate":"A"}}`)
 	s.end()
 	if err := <-done; err != nil {
@@ -129,8 +129,8 @@ func TestShutdown(t *testing.T) {
 func TestAnyReplica(t *testing.T) {
 	store := session.NewMemoryStore()
 	log := eventlog.NewMemory(eventlog.Limits{})
-	a := newEnv(t, &envConfig{store: store, events: log})
-	b := newEnv(t, &envConfig{store: store, events: log})
+	a := newEnv(t, &envConfig{Store: store, Events: log})
+	b := newEnv(t, &envConfig{Store: store, Events: log})
 	s := a.open("alice")
 	b.run(s, []step{
 		{name: "initialize on B", post: post{session: "$", user: "alice", body: initBody(mcp.Version20241105)}, wantStatus: 202,
@@ -141,7 +141,7 @@ func TestAnyReplica(t *testing.T) {
 	})
 	a.run(s, []step{{name: "call on A", post: post{session: "$", user: "alice", body: `{"jsonrpc":"2.0","id":2,"method":"ping"}`}, wantStatus: 202,
 		wantMsgs: []string{`{"jsonrpc":"2.0","id":2,"result":{}}`}}})
-	if c := a.core.Client(s.session); c == nil || c.ProtocolVersion != mcp.Version20241105 {
+	if c := a.Core.Client(s.session); c == nil || c.ProtocolVersion != mcp.Version20241105 {
 		t.Errorf("client on A, which holds the stream: %+v", c)
 	}
 }

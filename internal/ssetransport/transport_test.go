@@ -87,10 +87,10 @@ func TestLifecycle(t *testing.T) {
 				{name: "second initialize", post: post{session: "$", body: initBody(tt.ask)}, wantStatus: 202,
 					wantMsgs: []string{`{"jsonrpc":"2.0","id":0,"error":{"code":-32601,"message":"Method not found"}}`}},
 			})
-			if got := e.core.Notifications(); len(got) != 1 || got[0] != mcp.NotificationInitialized {
+			if got := e.Core.Notifications(); len(got) != 1 || got[0] != mcp.NotificationInitialized {
 				t.Errorf("core got notifications %v", got)
 			}
-			c := e.core.Client(s.session)
+			c := e.Core.Client(s.session)
 			if c == nil || c.ProtocolVersion != tt.want || !c.Capabilities.Sampling || string(c.ClientInfo) != `{"name":"legacy","version":"1"}` {
 				t.Fatalf("client attached: %+v", c)
 			}
@@ -108,13 +108,13 @@ func TestLifecycle(t *testing.T) {
 					t.Fatalf("POST after the stream closed: %d %s", r.status, r.body)
 				}
 			}
-			if err := e.hub.WaitIdle(t.Context()); err != nil {
+			if err := e.Hub.WaitIdle(t.Context()); err != nil {
 				t.Fatal(err)
 			}
-			if !e.core.WasDetached(s.session) {
+			if !e.Core.WasDetached(s.session) {
 				t.Error("session not detached after its stream closed")
 			}
-			if n, _ := e.mgr.Count(t.Context()); n != 0 {
+			if n, _ := e.Mgr.Count(t.Context()); n != 0 {
 				t.Errorf("%d sessions left, want 0", n)
 			}
 		})
@@ -124,7 +124,7 @@ func TestLifecycle(t *testing.T) {
 // TestErrors: every refusal is a JSON error with the right status
 // (400 without sessionId, 404 unknown, 403 another principal, …).
 func TestErrors(t *testing.T) {
-	e := newEnv(t, &envConfig{opts: Options{MaxBodyBytes: 1024}})
+	e := newEnvWith(t, nil, Options{MaxBodyBytes: 1024})
 	pending := e.open("alice")
 	s := e.initialize(mcp.Version20241105, "alice")
 	e.run(s, []step{
@@ -153,7 +153,7 @@ func TestErrors(t *testing.T) {
 		{name: "initialize in a batch", post: post{session: "$", user: "alice", body: "[" + initBody(mcp.Version20241105) + "]"}, wantStatus: 400, wantErr: "invalid_request"},
 		{name: "initialize by another principal", post: post{session: "$", user: "mallory", body: initBody(mcp.Version20241105)}, wantStatus: 403, wantErr: "forbidden"},
 	})
-	e.core.FailInit = nil
+	e.Core.FailInit = nil
 	e.run(pending, []step{
 		{name: "bad initialize params", post: post{session: "$", user: "alice", body: `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{}}`}, wantStatus: 202,
 			wantMsgs: []string{`{"jsonrpc":"2.0","id":0,"error":{"code":-32602,"message":"protocolVersion is required"}}`}},
@@ -161,7 +161,7 @@ func TestErrors(t *testing.T) {
 			wantMsgs: []string{initResult(mcp.Version20241105)}},
 	})
 	// A Streamable HTTP session's ID names no session here.
-	ls, _, _, err := e.hub.Create(t.Context(), e.core.Client(s.session).Principal, mcpsession.TransportStreamable, json.RawMessage(initBody(mcp.Version20250618)[len(`{"jsonrpc":"2.0","id":0,"method":"initialize","params":`):len(initBody(mcp.Version20250618))-1]))
+	ls, _, _, err := e.Hub.Create(t.Context(), e.Core.Client(s.session).Principal, mcpsession.TransportStreamable, json.RawMessage(initBody(mcp.Version20250618)[len(`{"jsonrpc":"2.0","id":0,"method":"initialize","params":`):len(initBody(mcp.Version20250618))-1]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,11 +185,11 @@ func TestEndpointsRefuse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, _ := http.NewRequestWithContext(t.Context(), tt.method, e.srv.URL+tt.path, nil)
+			req, _ := http.NewRequestWithContext(t.Context(), tt.method, e.Srv.URL+tt.path, nil)
 			if tt.accept != "" {
 				req.Header.Set("Accept", tt.accept)
 			}
-			resp, err := e.srv.Client().Do(req)
+			resp, err := e.Srv.Client().Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -201,7 +201,7 @@ func TestEndpointsRefuse(t *testing.T) {
 			}
 		})
 	}
-	if n, _ := e.mgr.Count(t.Context()); n != 0 {
+	if n, _ := e.Mgr.Count(t.Context()); n != 0 {
 		t.Errorf("refused GETs left %d sessions", n)
 	}
 }
@@ -220,7 +220,7 @@ func TestServerToClientRequest(t *testing.T) {
 // TestTooManyCalls: a session's calls in flight are bounded (429), as on
 // /mcp.
 func TestTooManyCalls(t *testing.T) {
-	e := newEnv(t, &envConfig{hub: mcpsession.Options{MaxConcurrentCalls: 1}})
+	e := newEnv(t, &envConfig{Hub: mcpsession.Options{MaxConcurrentCalls: 1}})
 	s := e.initialize(mcp.Version20241105, "")
 	e.run(s, []step{
 		{name: "first call", post: post{session: "$", body: `{"jsonrpc":"2.0","id":1,"method":"gate","params":{"gate":"A"}}`}, wantStatus: 202,
@@ -228,7 +228,7 @@ func TestTooManyCalls(t *testing.T) {
 		{name: "second call", post: post{session: "$", body: `{"jsonrpc":"2.0","id":2,"method":"ping"}`}, wantStatus: 429, wantErr: "too_many_requests"},
 		{name: "notifications still taken", post: post{session: "$", body: `{"jsonrpc":"2.0","method":"notifications/x"}`}, wantStatus: 202},
 	})
-	e.core.Release("A")
+	e.Core.Release("A")
 	wantJSON(t, "released", s.message(), `{"jsonrpc":"2.0","id":1,"result":{"gate":"A"}}`)
 	e.run(s, []step{{name: "after the call", post: post{session: "$", body: `{"jsonrpc":"2.0","id":3,"method":"ping"}`}, wantStatus: 202,
 		wantMsgs: []string{`{"jsonrpc":"2.0","id":3,"result":{}}`}}})
@@ -237,7 +237,7 @@ func TestTooManyCalls(t *testing.T) {
 // TestResponseTooLarge: a response the stream cannot carry becomes an
 // error the client can read; the session goes on.
 func TestResponseTooLarge(t *testing.T) {
-	e := newEnv(t, &envConfig{limits: eventlog.Limits{MaxBytes: 512}})
+	e := newEnv(t, &envConfig{Limits: eventlog.Limits{MaxBytes: 512}})
 	s := e.initialize(mcp.Version20241105, "")
 	e.run(s, []step{
 		{name: "huge echo", post: post{session: "$", body: `{"jsonrpc":"2.0","id":1,"method":"echo","params":{"s":"` + strings.Repeat("x", 600) + `"}}`}, wantStatus: 202,
@@ -273,11 +273,11 @@ func TestSessionsAreSeparate(t *testing.T) {
 	e.run(a, []step{{name: "alice", post: post{session: "$", user: "alice", body: `{"jsonrpc":"2.0","id":"a","method":"echo","params":["a"]}`}, wantStatus: 202,
 		wantMsgs: []string{`{"jsonrpc":"2.0","id":"a","result":{"echo":["a"]}}`}}})
 	wantJSON(t, "bob's stream", b.message(), `{"jsonrpc":"2.0","id":"b","result":{"echo":["b"]}}`)
-	var st = e.hub.Stats()
+	var st = e.Hub.Stats()
 	if st.Sessions != 2 || st.ByTransport[TransportName] != 2 || st.ByUser["alice"] != 1 || st.ByUser["bob"] != 1 {
 		t.Errorf("stats %+v", st)
 	}
-	if _, err := e.mgr.Get(t.Context(), a.session); err != nil {
+	if _, err := e.Mgr.Get(t.Context(), a.session); err != nil {
 		t.Errorf("alice's session: %v", err)
 	}
 }

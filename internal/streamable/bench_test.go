@@ -9,11 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mcpgate/mcpgate/internal/eventlog"
 	"github.com/mcpgate/mcpgate/internal/mcp"
-	"github.com/mcpgate/mcpgate/internal/mcpsession"
 	"github.com/mcpgate/mcpgate/internal/mcpsession/mcpsessiontest"
-	"github.com/mcpgate/mcpgate/internal/session"
 )
 
 // discardWriter is a minimal ResponseWriter, so the benchmark measures the
@@ -32,12 +29,8 @@ func (w *discardWriter) Flush()                      {}
 // BenchmarkPOSTJSON: a tools/call-like request answered at once by the
 // core, through the handler (ServeHTTP), in an initialized session.
 func BenchmarkPOSTJSON(b *testing.B) {
-	core := mcpsessiontest.NewFakeCore()
-	mgr := session.NewManager(session.NewMemoryStore(), session.Config{})
-	defer mgr.Close()
-	hub := mcpsession.New(core, mgr, eventlog.NewMemory(eventlog.Limits{}), nil)
+	hub, _ := mcpsessiontest.NewHub(b, nil)
 	h := New(hub, nil)
-	defer hub.Shutdown(context.Background())
 
 	w := &discardWriter{h: http.Header{}}
 	r := httptest.NewRequest("POST", "/mcp", strings.NewReader(initBody(mcp.Version20251125)))
@@ -76,14 +69,9 @@ func BenchmarkPOSTJSON(b *testing.B) {
 
 // BenchmarkPOSTJSONHTTP is the same over a real loopback connection.
 func BenchmarkPOSTJSONHTTP(b *testing.B) {
-	core := mcpsessiontest.NewFakeCore()
-	mgr := session.NewManager(session.NewMemoryStore(), session.Config{})
-	defer mgr.Close()
-	hub := mcpsession.New(core, mgr, eventlog.NewMemory(eventlog.Limits{}), nil)
-	h := New(hub, nil)
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	defer hub.Shutdown(context.Background())
+	hub, _ := mcpsessiontest.NewHub(b, nil)
+	srv := httptest.NewServer(New(hub, nil))
+	b.Cleanup(srv.Close)
 	post := func(sid, body string) *http.Response {
 		r, _ := http.NewRequest("POST", srv.URL, strings.NewReader(body))
 		r.Header.Set("Accept", "application/json, text/event-stream")

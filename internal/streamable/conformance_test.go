@@ -2,7 +2,7 @@ package streamable
 
 import (
 	"context"
-	"net/http/httptest"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,11 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcpgate/mcpgate/internal/eventlog"
 	"github.com/mcpgate/mcpgate/internal/httpkit"
 	"github.com/mcpgate/mcpgate/internal/mcpsession"
 	"github.com/mcpgate/mcpgate/internal/mcpsession/mcpsessiontest"
-	"github.com/mcpgate/mcpgate/internal/session"
 )
 
 // transportScenarios are the conformance scenarios that exercise the
@@ -26,26 +24,21 @@ var transportScenarios = []string{"server-initialize", "ping", "server-sse-multi
 // the handler behind a loopback Host/Origin guard. It is skipped when the
 // suite is not installed.
 func TestConformance(t *testing.T) {
-	modules, _ := filepath.Abs(interopModules)
+	modules := mcpsessiontest.InteropModules(t)
 	node := filepath.Join(modules, "node22/bin/node")
 	cli := filepath.Join(modules, "conformance-0.1/dist/index.js")
 	for _, p := range []string{node, cli} {
 		if _, err := os.Stat(p); err != nil {
-			skipUnlessCI(t, "conformance suite not installed (npm ci in interop/): %v", err)
+			mcpsessiontest.SkipUnlessCI(t, "conformance suite not installed (npm ci in interop/): %v", err)
 		}
 	}
-	core := mcpsessiontest.NewFakeCore()
-	mgr := session.NewManager(session.NewMemoryStore(), session.Config{})
-	defer mgr.Close()
-	hub := mcpsession.New(core, mgr, eventlog.NewMemory(eventlog.Limits{}), nil)
-	h := New(hub, nil)
 	guard, err := httpkit.NewGuard(httpkit.GuardOptions{Loopback: true, WriteError: WriteError})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(httpkit.Chain(httpkit.RequestID(nil), guard.Handler)(h))
-	defer srv.Close()
-	defer hub.Shutdown(context.Background())
+	srv := mcpsessiontest.NewEnv(t, nil, func(hub *mcpsession.Hub) http.Handler {
+		return httpkit.Chain(httpkit.RequestID(nil), guard.Handler)(New(hub, nil))
+	}).Srv
 
 	for _, sc := range transportScenarios {
 		t.Run(sc, func(t *testing.T) {

@@ -21,8 +21,6 @@ var (
 		"Bad Request: initialize must be sent without Mcp-Session-Id")
 	errInitInBatch = httpkit.NewError(http.StatusBadRequest, "invalid_request",
 		"Invalid Request: initialize must not be part of a JSON-RPC batch")
-	errBatchTooLarge = httpkit.NewError(http.StatusBadRequest, "invalid_request",
-		"Invalid Request: too many messages in the batch")
 	errLastEventID = httpkit.NewError(http.StatusBadRequest, "invalid_last_event_id",
 		"Bad Request: Last-Event-ID names no resumable event of this session")
 	errMethod = httpkit.NewError(http.StatusMethodNotAllowed, "method_not_allowed", "Method Not Allowed")
@@ -36,15 +34,6 @@ var (
 	errContentType      = mcpsession.ErrContentType
 	errVersion          = mcpsession.ErrVersion
 )
-
-// rpcError turns a decoding error into a 400 that keeps its JSON-RPC code.
-func rpcError(e *jsonrpc.Error) *httpkit.Error {
-	code := "invalid_request"
-	if e.Code == jsonrpc.CodeParseError {
-		code = "parse_error"
-	}
-	return httpkit.NewError(http.StatusBadRequest, code, e.Message)
-}
 
 // rpcCode is the JSON-RPC code of an HTTP error on the MCP endpoint.
 func rpcCode(e *httpkit.Error) int {

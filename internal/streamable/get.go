@@ -204,6 +204,9 @@ func (g *getStream) stopAfterFuncs() {
 //
 //go:noinline
 func (g *getStream) start() *sse.Writer {
+	if g.h.hub.MayPark(g.r) {
+		g.w.Header().Set("Connection", "close")
+	}
 	sw := sse.Start(g.w, g.h.hub.WriteTimeout())
 	if mcp.SendsPriming(g.ls.Version()) {
 		// [T §Sending Messages] 6, [T §Listening for Messages] 4

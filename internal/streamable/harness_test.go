@@ -8,100 +8,38 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/mcpgate/mcpgate/internal/eventlog"
 	"github.com/mcpgate/mcpgate/internal/mcpsession"
 	"github.com/mcpgate/mcpgate/internal/mcpsession/mcpsessiontest"
-	"github.com/mcpgate/mcpgate/internal/principal"
-	"github.com/mcpgate/mcpgate/internal/session"
 	"github.com/mcpgate/mcpgate/internal/sse/ssetest"
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if err := mcpsessiontest.CheckLeaks("internal/streamable.(*", "internal/mcpsession.(*", "internal/eventlog.(*Memory).Wait"); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	mcpsessiontest.Main(m, "internal/streamable.(*", "internal/mcpsession.(*", "internal/eventlog.(*Memory).Wait")
 }
 
 // env is a Handler behind a real HTTP server on loopback, with a fake core.
 type env struct {
-	t      *testing.T
-	core   *mcpsessiontest.FakeCore
-	mgr    *session.Manager
-	events eventlog.Log
-	hub    *mcpsession.Hub
-	h      *Handler
-	srv    *httptest.Server
+	*mcpsessiontest.Env
+	t *testing.T
+	h *Handler
 }
 
-type envConfig struct {
-	opts    Options
-	hub     mcpsession.Options
-	limits  eventlog.Limits
-	session session.Config
-	events  eventlog.Log // shared log for multi-replica tests; nil: a new one
-	store   session.Store
-	// advertise are the fake core's server capabilities (set before the
-	// server starts: requests from another process carry no happens-before
-	// edge the race detector can see).
-	advertise map[string]any
-}
+// envConfig configures newEnv; nil or the zero value mean the defaults.
+type envConfig = mcpsessiontest.EnvOptions
 
 func newEnv(t *testing.T, cfg *envConfig) *env {
 	t.Helper()
-	if cfg == nil {
-		cfg = &envConfig{}
-	}
-	e := &env{t: t, core: mcpsessiontest.NewFakeCore(), events: cfg.events}
-	e.core.Advertise = cfg.advertise
-	if e.events == nil {
-		e.events = eventlog.NewMemory(cfg.limits)
-	}
-	store := cfg.store
-	if store == nil {
-		store = session.NewMemoryStore()
-	}
-	sc := cfg.session
-	sc.OnExpire = func(s *session.Session, r session.ExpireReason) { e.hub.SessionExpired(s, r) }
-	e.mgr = session.NewManager(store, sc)
-	hubOpts, opts := cfg.hub, cfg.opts
-	e.hub = mcpsession.New(e.core, e.mgr, e.events, &hubOpts)
-	e.h = New(e.hub, &opts)
-	e.srv = httptest.NewServer(testPrincipal(e.h))
-	// Cleanups run last-registered first: Shutdown ends the streams, then
-	// the server can close, then the sweeper stops.
-	t.Cleanup(e.mgr.Close)
-	t.Cleanup(e.srv.Close)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := e.hub.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
+	e := &env{t: t}
+	e.Env = mcpsessiontest.NewEnv(t, cfg, func(hub *mcpsession.Hub) http.Handler {
+		e.h = New(hub, nil)
+		return e.h
 	})
 	return e
-}
-
-// testPrincipal authenticates by the X-Test-User header (absent: anonymous).
-func testPrincipal(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u := r.Header.Get("X-Test-User"); u != "" {
-			r = r.WithContext(principal.NewContext(r.Context(), principal.Principal{Issuer: "test", Subject: u, Name: u}))
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // req describes one HTTP request to the endpoint.
@@ -121,7 +59,7 @@ func (e *env) request(ctx context.Context, r req) *http.Response {
 	if r.method == "" {
 		r.method = http.MethodPost
 	}
-	hr, err := http.NewRequestWithContext(ctx, r.method, e.srv.URL+"/mcp", strings.NewReader(r.body))
+	hr, err := http.NewRequestWithContext(ctx, r.method, e.Srv.URL+"/mcp", strings.NewReader(r.body))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -147,7 +85,7 @@ func (e *env) request(ctx context.Context, r req) *http.Response {
 	set("MCP-Protocol-Version", r.version, "")
 	set("X-Test-User", r.user, "")
 	set("Last-Event-ID", r.lastEventID, "")
-	resp, err := e.srv.Client().Do(hr)
+	resp, err := e.Srv.Client().Do(hr)
 	if err != nil {
 		e.t.Fatalf("%s: %v", r.method, err)
 	}
@@ -222,27 +160,14 @@ func (r result) messages(t *testing.T) []string {
 	return out
 }
 
-// jsonDiff compares JSON texts by value.
-func jsonDiff(t *testing.T, want, got []string) string {
-	t.Helper()
-	parse := func(ss []string) []any {
-		var out []any
-		for _, s := range ss {
-			var v any
-			if err := json.Unmarshal([]byte(s), &v); err != nil {
-				t.Fatalf("not JSON: %q: %v", s, err)
-			}
-			out = append(out, v)
-		}
-		return out
-	}
-	return cmp.Diff(parse(want), parse(got))
-}
+// jsonDiff and wantJSON compare JSON texts by value.
+var (
+	jsonDiff = mcpsessiontest.JSONDiff
+	wantJSON = mcpsessiontest.WantJSON
+)
 
 // initBody is an initialize request for version v.
-func initBody(v string) string {
-	return fmt.Sprintf(`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":%q,"capabilities":{"sampling":{}},"clientInfo":{"name":"test","version":"1"}}}`, v)
-}
+func initBody(v string) string { return mcpsessiontest.InitializeBody(v, "test") }
 
 // initialize opens a session for user ("" anonymous) and returns its ID.
 func (e *env) initialize(v, user string) string {

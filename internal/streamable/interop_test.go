@@ -20,7 +20,7 @@ func TestSDKClient(t *testing.T) {
 			name = "default (falls back from 2026-07-28)"
 		}
 		t.Run(name, func(t *testing.T) {
-			e := newEnv(t, &envConfig{advertise: map[string]any{"tools": map[string]any{"listChanged": true}}})
+			e := newEnv(t, &envConfig{Advertise: map[string]any{"tools": map[string]any{"listChanged": true}}})
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 			defer cancel()
 
@@ -39,7 +39,7 @@ func TestSDKClient(t *testing.T) {
 					}
 				},
 			})
-			cs, err := client.Connect(ctx, &sdk.StreamableClientTransport{Endpoint: e.srv.URL + "/mcp", MaxRetries: -1},
+			cs, err := client.Connect(ctx, &sdk.StreamableClientTransport{Endpoint: e.Srv.URL + "/mcp", MaxRetries: -1},
 				&sdk.ClientSessionOptions{ProtocolVersion: v})
 			if err != nil {
 				t.Fatalf("Connect: %v", err)
@@ -85,7 +85,7 @@ func TestSDKClient(t *testing.T) {
 			if err := cs.Close(); err != nil {
 				t.Errorf("Close: %v", err)
 			}
-			if n, _ := e.mgr.Count(t.Context()); n != 0 {
+			if n, _ := e.Mgr.Count(t.Context()); n != 0 {
 				t.Errorf("sessions after the client closed: %d, want 0 (DELETE)", n)
 			}
 		})

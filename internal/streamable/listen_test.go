@@ -5,18 +5,15 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/mcpgate/mcpgate/internal/eventlog"
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
 	"github.com/mcpgate/mcpgate/internal/mcp"
 	"github.com/mcpgate/mcpgate/internal/mcpsession"
 	"github.com/mcpgate/mcpgate/internal/mcpsession/mcpsessiontest"
 	"github.com/mcpgate/mcpgate/internal/relay"
-	"github.com/mcpgate/mcpgate/internal/session"
 	"github.com/mcpgate/mcpgate/internal/sse/ssetest"
 )
 
@@ -39,25 +36,15 @@ func (c listenCore) HandleRequest(ctx context.Context, cl *relay.Client, msg *js
 // once as SSE, the stream stays open, and shutdown ends it without
 // waiting for its deadline.
 func TestListenStream(t *testing.T) {
-	mgr := session.NewManager(session.NewMemoryStore(), session.Config{})
-	defer mgr.Close()
-	hub := mcpsession.New(listenCore{mcpsessiontest.NewFakeCore()}, mgr, eventlog.NewMemory(eventlog.Limits{}),
-		&mcpsession.Options{Heartbeat: time.Hour})
-	srv := httptest.NewServer(New(hub, &Options{}))
-	defer srv.Close()
+	env := mcpsessiontest.NewEnv(t, &mcpsessiontest.EnvOptions{
+		Core: listenCore{mcpsessiontest.NewFakeCore()},
+		Hub:  mcpsession.Options{Heartbeat: time.Hour},
+	}, func(hub *mcpsession.Hub) http.Handler { return New(hub, nil) })
+	hub, srv := env.Hub, env.Srv
 
 	body := `{"jsonrpc":"2.0","id":7,"method":"subscriptions/listen","params":{"notifications":{"toolsListChanged":true},` +
 		meta(`{}`, "") + `}}`
-	hr, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL+"/mcp", strings.NewReader(body))
-	hr.Header.Set("Accept", "application/json, text/event-stream")
-	hr.Header.Set("Content-Type", "application/json")
-	for k, v := range modern(mcp.MethodSubscriptionsListen) {
-		hr.Header.Set(k, v)
-	}
-	resp, err := srv.Client().Do(hr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := send(t.Context(), t, srv, http.MethodPost, modern(mcp.MethodSubscriptionsListen), body)
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
 		t.Fatalf("status %d, Content-Type %q; want 200 text/event-stream", resp.StatusCode, resp.Header.Get("Content-Type"))

@@ -11,12 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcpgate/mcpgate/internal/eventlog"
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
 	"github.com/mcpgate/mcpgate/internal/mcp"
 	"github.com/mcpgate/mcpgate/internal/mcpsession"
+	"github.com/mcpgate/mcpgate/internal/mcpsession/mcpsessiontest"
 	"github.com/mcpgate/mcpgate/internal/relay"
-	"github.com/mcpgate/mcpgate/internal/session"
 	"github.com/mcpgate/mcpgate/internal/upstream"
 )
 
@@ -85,20 +84,9 @@ func newMRTREnv(t *testing.T, opts relay.Options) *httptest.Server {
 	up := &elicitConn{r: rl, waiting: map[string]chan *jsonrpc.Message{}}
 	rl.Register(relay.Upstream{Conn: up, CallTimeout: time.Minute})
 	rl.Refresh(t.Context())
-	mgr := session.NewManager(session.NewMemoryStore(), session.Config{})
-	hub := mcpsession.New(rl, mgr, eventlog.NewMemory(eventlog.Limits{}), &mcpsession.Options{})
-	srv := httptest.NewServer(testPrincipal(New(hub, &Options{})))
 	t.Cleanup(rl.Close)
-	t.Cleanup(mgr.Close)
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := hub.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-	})
-	return srv
+	return mcpsessiontest.NewEnv(t, &mcpsessiontest.EnvOptions{Core: rl},
+		func(hub *mcpsession.Hub) http.Handler { return New(hub, &Options{}) }).Srv
 }
 
 // TestMRTRHTTP drives the multi-round-trip translation over HTTP: an
@@ -109,17 +97,7 @@ func TestMRTRHTTP(t *testing.T) {
 	post := func(user, caps, extra string) (int, http.Header, map[string]json.RawMessage) {
 		t.Helper()
 		body := `{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"ask","arguments":{},` + extra + meta(caps, "") + `}}`
-		hr, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL+"/mcp", strings.NewReader(body))
-		hr.Header.Set("Accept", "application/json, text/event-stream")
-		hr.Header.Set("Content-Type", "application/json")
-		hr.Header.Set("X-Test-User", user)
-		for k, v := range with(modern(mcp.MethodToolsCall), "Mcp-Name", "ask") {
-			hr.Header.Set(k, v)
-		}
-		resp, err := srv.Client().Do(hr)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := send(t.Context(), t, srv, http.MethodPost, with(modern(mcp.MethodToolsCall), "Mcp-Name", "ask", "X-Test-User", user), body)
 		defer resp.Body.Close()
 		if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 			t.Fatalf("Content-Type %q, want application/json", ct)

@@ -61,13 +61,9 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 	}
 	// [B0326 §Batching]: 2025-03-26 implementations MUST receive batches;
 	// 2025-06-18 removed them ([CL06]): the body MUST be a single message.
-	msgs, isBatch, rpcErr := jsonrpc.DecodeBatch(buf.Bytes(), mcp.AllowsBatch(s.ProtocolVersion))
-	if rpcErr != nil {
-		h.fail(w, r, rpcError(rpcErr))
-		return
-	}
-	if len(msgs) > h.opts.MaxBatch {
-		h.fail(w, r, errBatchTooLarge)
+	msgs, isBatch, herr := mcpsession.DecodeMessages(buf.Bytes(), mcp.AllowsBatch(s.ProtocolVersion), h.opts.MaxBatch)
+	if herr != nil {
+		h.fail(w, r, herr)
 		return
 	}
 	requests := 0
@@ -123,7 +119,7 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) initialize(w http.ResponseWriter, r *http.Request, body []byte) {
 	msgs, isBatch, rpcErr := jsonrpc.DecodeBatch(body, true)
 	if rpcErr != nil {
-		h.fail(w, r, rpcError(rpcErr))
+		h.fail(w, r, mcpsession.DecodeError(rpcErr))
 		return
 	}
 	if isBatch {

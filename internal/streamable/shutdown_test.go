@@ -31,7 +31,7 @@ func TestShutdownDrains(t *testing.T) {
 	a.message()
 
 	done := make(chan error, 1)
-	go func() { done <- e.hub.Shutdown(t.Context()) }()
+	go func() { done <- e.Hub.Shutdown(t.Context()) }()
 	g.end()
 
 	e.run([]step{
@@ -46,14 +46,14 @@ func TestShutdownDrains(t *testing.T) {
 		t.Fatalf("Shutdown returned (%v) with a call running", err)
 	default:
 	}
-	e.core.Release("A")
+	e.Core.Release("A")
 	_, data := a.message()
 	wantJSON(t, "drained response", data, gateResult(1, "A"))
 	a.end()
 	if err := <-done; err != nil {
 		t.Errorf("Shutdown: %v", err)
 	}
-	if !e.core.WasDetached(sid) {
+	if !e.Core.WasDetached(sid) {
 		t.Error("session not detached at shutdown")
 	}
 }
@@ -61,13 +61,13 @@ func TestShutdownDrains(t *testing.T) {
 // TestShutdownDeadline: when ctx ends first, running calls are cancelled,
 // their streams end, and Shutdown reports the deadline.
 func TestShutdownDeadline(t *testing.T) {
-	e := newEnv(t, &envConfig{hub: mcpsession.Options{Heartbeat: 10 * time.Millisecond}})
+	e := newEnv(t, &envConfig{Hub: mcpsession.Options{Heartbeat: 10 * time.Millisecond}})
 	sid := e.initialize(v1125, "")
 	p := e.open(req{session: sid, version: v1125, body: `{"jsonrpc":"2.0","id":1,"method":"block"}`})
 	p.next() // the call runs: its stream has started
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if err := e.hub.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+	if err := e.Hub.Shutdown(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("Shutdown with an expired context: got %v, want context.Canceled", err)
 	}
 	if _, err := io.Copy(io.Discard, p.resp.Body); err != nil {

@@ -102,7 +102,7 @@ func (h *Handler) stateless(w http.ResponseWriter, r *http.Request, body []byte)
 	// [SH26 §Sending Messages] 4: one JSON-RPC message, no batch.
 	msg, rpcErr := jsonrpc.Decode(body)
 	if rpcErr != nil {
-		h.fail(w, r, rpcError(rpcErr))
+		h.fail(w, r, mcpsession.DecodeError(rpcErr))
 		return
 	}
 	switch msg.Kind() {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -55,23 +56,30 @@ type statelessResult struct {
 	frames []ssetest.Frame // SSE frames
 }
 
-// post sends one POST with exactly the headers given (plus Accept and
-// Content-Type) and reads the response.
-func (e *env) post(ctx context.Context, method string, hdr map[string]string, body string) statelessResult {
-	e.t.Helper()
-	hr, err := http.NewRequestWithContext(ctx, method, e.srv.URL+"/mcp", strings.NewReader(body))
+// send sends one request to srv's /mcp with exactly the headers given
+// (plus Accept and Content-Type) and returns the response, still open.
+func send(ctx context.Context, t *testing.T, srv *httptest.Server, method string, hdr map[string]string, body string) *http.Response {
+	t.Helper()
+	hr, err := http.NewRequestWithContext(ctx, method, srv.URL+"/mcp", strings.NewReader(body))
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	hr.Header.Set("Accept", "application/json, text/event-stream")
 	hr.Header.Set("Content-Type", "application/json")
 	for k, v := range hdr {
 		hr.Header[k] = append(hr.Header[k], v) // names as given: case must not matter
 	}
-	resp, err := e.srv.Client().Do(hr)
+	resp, err := srv.Client().Do(hr)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
+	return resp
+}
+
+// post sends one request as send does and reads the response.
+func (e *env) post(ctx context.Context, method string, hdr map[string]string, body string) statelessResult {
+	e.t.Helper()
+	resp := send(ctx, e.t, e.Srv, method, hdr, body)
 	defer resp.Body.Close()
 	res := statelessResult{status: resp.StatusCode, header: resp.Header}
 	if resp.Header.Get("Content-Type") == "text/event-stream" {
@@ -300,16 +308,7 @@ func TestStatelessDisconnectCancels(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	body := `{"jsonrpc":"2.0","id":1,"method":"gate","params":{"gate":"g",` + meta(`{}`, `,"io.modelcontextprotocol/logLevel":"debug"`) + `}}`
-	hr, _ := http.NewRequestWithContext(ctx, http.MethodPost, e.srv.URL+"/mcp", strings.NewReader(body))
-	hr.Header.Set("Accept", "application/json, text/event-stream")
-	hr.Header.Set("Content-Type", "application/json")
-	for k, v := range modern("gate") {
-		hr.Header.Set(k, v)
-	}
-	resp, err := e.srv.Client().Do(hr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := send(ctx, t, e.Srv, http.MethodPost, modern("gate"), body)
 	// The gate's first notification proves the call is running.
 	if _, err := ssetest.NewReader(resp.Body).Next(); err != nil {
 		t.Fatalf("first frame: %v", err)
@@ -318,10 +317,10 @@ func TestStatelessDisconnectCancels(t *testing.T) {
 	resp.Body.Close()
 	wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer wcancel()
-	if err := e.hub.WaitIdle(wctx); err != nil {
+	if err := e.Hub.WaitIdle(wctx); err != nil {
 		t.Fatalf("the call did not end after the disconnection: %v", err)
 	}
-	if diff := cmp.Diff("cancelled", e.core.Result("g")); diff != "" {
+	if diff := cmp.Diff("cancelled", e.Core.Result("g")); diff != "" {
 		t.Errorf("outcome (-want +got):\n%s", diff)
 	}
 }
@@ -329,18 +328,9 @@ func TestStatelessDisconnectCancels(t *testing.T) {
 // TestStatelessKeepAlive checks R6: a silent call's stream gets comment
 // lines, then the answer, with no event IDs.
 func TestStatelessKeepAlive(t *testing.T) {
-	e := newEnv(t, &envConfig{hub: mcpsession.Options{Heartbeat: 10 * time.Millisecond}})
+	e := newEnv(t, &envConfig{Hub: mcpsession.Options{Heartbeat: 10 * time.Millisecond}})
 	body := `{"jsonrpc":"2.0","id":1,"method":"gate","params":{"gate":"k","quiet":true,` + meta(`{}`, "") + `}}`
-	hr, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, e.srv.URL+"/mcp", strings.NewReader(body))
-	hr.Header.Set("Accept", "application/json, text/event-stream")
-	hr.Header.Set("Content-Type", "application/json")
-	for k, v := range modern("gate") {
-		hr.Header.Set(k, v)
-	}
-	resp, err := e.srv.Client().Do(hr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := send(t.Context(), t, e.Srv, http.MethodPost, modern("gate"), body)
 	defer resp.Body.Close()
 	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
 		t.Fatalf("Content-Type %q, want text/event-stream once a keep-alive is due", ct)
@@ -350,7 +340,7 @@ func TestStatelessKeepAlive(t *testing.T) {
 	if err != nil || !f.IsHeartbeat() {
 		t.Fatalf("first frame %+v, %v; want a comment", f, err)
 	}
-	e.core.Release("k")
+	e.Core.Release("k")
 	var answer string
 	for {
 		f, err := sr.Next()

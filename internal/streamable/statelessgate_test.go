@@ -1,7 +1,6 @@
 package streamable
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,11 +12,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/mcpgate/mcpgate/internal/eventlog"
 	"github.com/mcpgate/mcpgate/internal/mcp"
 	"github.com/mcpgate/mcpgate/internal/mcpsession"
 	"github.com/mcpgate/mcpgate/internal/mcpsession/mcpsessiontest"
-	"github.com/mcpgate/mcpgate/internal/session"
 	"github.com/mcpgate/mcpgate/internal/sse/ssetest"
 )
 
@@ -85,18 +82,10 @@ func TestStatelessRefused(t *testing.T) {
 			refused = append(refused, reason)
 			mu.Unlock()
 		}
-		mgr := session.NewManager(session.NewMemoryStore(), session.Config{})
-		hub := mcpsession.New(listenCore{mcpsessiontest.NewFakeCore()}, mgr, eventlog.NewMemory(eventlog.Limits{}),
-			&mcpsession.Options{Heartbeat: time.Hour})
-		srv := httptest.NewServer(testPrincipal(New(hub, &opts)))
-		t.Cleanup(mgr.Close)
-		t.Cleanup(srv.Close)
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = hub.Shutdown(ctx)
-		})
-		return srv
+		return mcpsessiontest.NewEnv(t, &mcpsessiontest.EnvOptions{
+			Core: listenCore{mcpsessiontest.NewFakeCore()},
+			Hub:  mcpsession.Options{Heartbeat: time.Hour},
+		}, func(hub *mcpsession.Hub) http.Handler { return New(hub, &opts) }).Srv
 	}
 	post := func(srv *httptest.Server, user, method, params string) *http.Response {
 		t.Helper()

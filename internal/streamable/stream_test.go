@@ -106,13 +106,6 @@ func (l *liveResp) close() {
 	l.resp.Body.Close()
 }
 
-func wantJSON(t *testing.T, what, got, want string) {
-	t.Helper()
-	if diff := jsonDiff(t, []string{want}, []string{got}); diff != "" {
-		t.Fatalf("%s (-want +got):\n%s", what, diff)
-	}
-}
-
 const v1125 = mcp.Version20251125
 
 func gateBody(id int, name string) string {
@@ -177,7 +170,7 @@ func TestResumeDroppedPOSTStream(t *testing.T) {
 	if r := e.do(req{session: sid, version: v1125, body: `{"jsonrpc":"2.0","id":3,"method":"standalone"}`}); r.status != 200 {
 		t.Fatalf("standalone: %d", r.status)
 	}
-	e.core.Release("A")
+	e.Core.Release("A")
 
 	// Resume from A's first event: only A's response follows.
 	g := e.open(req{method: "GET", session: sid, version: v1125, lastEventID: idA1})
@@ -190,7 +183,7 @@ func TestResumeDroppedPOSTStream(t *testing.T) {
 		t.Errorf("replayed event ID %q, want %s.2", id, streamA)
 	}
 	g.end()
-	if got := e.core.Result("A"); got != "released" {
+	if got := e.Core.Result("A"); got != "released" {
 		t.Errorf("call A: %q, want released (not cancelled by the disconnection)", got)
 	}
 
@@ -201,7 +194,7 @@ func TestResumeDroppedPOSTStream(t *testing.T) {
 	}
 
 	// B was never disturbed.
-	e.core.Release("B")
+	e.Core.Release("B")
 	_, data = b.message()
 	wantJSON(t, "B's response", data, gateResult(2, "B"))
 	b.end()
@@ -219,7 +212,7 @@ func TestResumeTakesOver(t *testing.T) {
 	id1, _ := a.message()
 	g := e.open(req{method: "GET", session: sid, version: v1125, lastEventID: id1})
 	g.next() // priming
-	e.core.Release("A")
+	e.Core.Release("A")
 	_, data := g.message()
 	wantJSON(t, "response on the new connection", data, gateResult(1, "A"))
 	g.end()
@@ -240,7 +233,7 @@ func TestConcurrentPOSTStreams(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	for i := n - 1; i >= 0; i-- {
-		e.core.Release(fmt.Sprint(i))
+		e.Core.Release(fmt.Sprint(i))
 		wg.Go(func() {
 			_, data := streams[i].message()
 			wantJSON(t, "response", data, gateResult(i, fmt.Sprint(i)))
@@ -285,7 +278,7 @@ func TestGETStandalone(t *testing.T) {
 		t.Fatalf("DELETE: %d", r.status)
 	}
 	r.end()
-	if !e.core.WasDetached(sid) {
+	if !e.Core.WasDetached(sid) {
 		t.Error("DELETE did not detach the session from the core")
 	}
 }
@@ -295,7 +288,7 @@ func TestGETStandalone(t *testing.T) {
 func TestStandaloneRefusesResponses(t *testing.T) {
 	e := newEnv(t, nil)
 	sid := e.initialize(v1125, "")
-	c := e.core.Client(sid)
+	c := e.Core.Client(sid)
 	if err := c.Standalone.Send(jsonrpc.NewResponse(json.RawMessage(`1`), json.RawMessage(`{}`))); err == nil {
 		t.Error("Standalone.Send accepted a response")
 	}
@@ -304,9 +297,9 @@ func TestStandaloneRefusesResponses(t *testing.T) {
 // TestStandaloneFull: with no GET to drain it, the standalone stream fills
 // and Send reports it rather than drop messages silently.
 func TestStandaloneFull(t *testing.T) {
-	e := newEnv(t, &envConfig{limits: eventlog.Limits{MaxEvents: 2}})
+	e := newEnv(t, &envConfig{Limits: eventlog.Limits{MaxEvents: 2}})
 	sid := e.initialize(v1125, "")
-	c := e.core.Client(sid)
+	c := e.Core.Client(sid)
 	note := jsonrpc.NewNotification(mcp.NotificationToolsListChanged, nil)
 	for range 2 {
 		if err := c.Standalone.Send(note); err != nil {
@@ -321,7 +314,7 @@ func TestStandaloneFull(t *testing.T) {
 // TestHeartbeat: silent streams get ": ping" comments; a slow POST switches
 // to SSE after one interval.
 func TestHeartbeat(t *testing.T) {
-	e := newEnv(t, &envConfig{hub: mcpsession.Options{Heartbeat: 20 * time.Millisecond}})
+	e := newEnv(t, &envConfig{Hub: mcpsession.Options{Heartbeat: 20 * time.Millisecond}})
 	sid := e.initialize(mcp.Version20250618, "")
 	g := e.open(req{method: "GET", session: sid, version: mcp.Version20250618})
 	if f := g.frame(); len(f.Comments) != 1 || f.Comments[0] != "ping" || f.HasData || f.HasID {
@@ -340,13 +333,13 @@ func TestHeartbeat(t *testing.T) {
 
 // TestTooManyCalls: a session's calls in flight are bounded (429).
 func TestTooManyCalls(t *testing.T) {
-	e := newEnv(t, &envConfig{hub: mcpsession.Options{MaxConcurrentCalls: 1}})
+	e := newEnv(t, &envConfig{Hub: mcpsession.Options{MaxConcurrentCalls: 1}})
 	sid := e.initialize(v1125, "")
 	a := e.open(req{session: sid, version: v1125, body: gateBody(1, "A")})
 	a.next()
 	e.run([]step{{name: "second call", req: req{session: sid, version: v1125, body: `{"jsonrpc":"2.0","id":2,"method":"echo"}`},
 		wantStatus: http.StatusTooManyRequests, wantErrCode: codeInvalid}})
-	e.core.Release("A")
+	e.Core.Release("A")
 	a.message()
 	a.message()
 	a.end()
@@ -357,13 +350,13 @@ func TestTooManyCalls(t *testing.T) {
 // related messages are refused (Send fails) and its response still goes
 // out, as JSON.
 func TestStreamLimit(t *testing.T) {
-	e := newEnv(t, &envConfig{limits: eventlog.Limits{MaxStreams: 2}}) // the standalone stream and one call
+	e := newEnv(t, &envConfig{Limits: eventlog.Limits{MaxStreams: 2}}) // the standalone stream and one call
 	sid := e.initialize(v1125, "")
 	a := e.open(req{session: sid, version: v1125, body: gateBody(1, "A")})
 	a.next()
 	e.run([]step{{name: "a call that needs a stream", req: req{session: sid, version: v1125, body: `{"jsonrpc":"2.0","id":2,"method":"progress","params":{"n":1}}`},
 		wantStatus: 200, wantType: "json", wantMsgs: []string{`{"jsonrpc":"2.0","id":2,"error":{"code":-32603,"message":"sending notification: too many live event streams in session"}}`}}})
-	e.core.Release("A")
+	e.Core.Release("A")
 	a.message()
 	a.message()
 	a.end()
@@ -412,7 +405,7 @@ func (l *countingLog) streams() []string {
 // deleted when its call ends.
 func TestUnresumableStreamsDeleted(t *testing.T) {
 	log := &countingLog{Log: eventlog.NewMemory(eventlog.Limits{}), live: map[string]bool{}, created: make(chan string, 16)}
-	e := newEnv(t, &envConfig{events: log, hub: mcpsession.Options{Heartbeat: 10 * time.Millisecond}})
+	e := newEnv(t, &envConfig{Events: log, Hub: mcpsession.Options{Heartbeat: 10 * time.Millisecond}})
 	sid := e.initialize(mcp.Version20250618, "")
 	<-log.created // the standalone stream
 	e.do(req{session: sid, version: mcp.Version20250618, body: `{"jsonrpc":"2.0","id":1,"method":"echo"}`})
@@ -428,8 +421,8 @@ func TestUnresumableStreamsDeleted(t *testing.T) {
 	<-log.created
 	p.close()
 	<-tailEnded // the server saw the client leave
-	e.core.Release("slow")
-	if err := e.hub.WaitIdle(t.Context()); err != nil {
+	e.Core.Release("slow")
+	if err := e.Hub.WaitIdle(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if got := log.streams(); len(got) != 1 || !strings.HasSuffix(got[0], "/0") {
@@ -444,12 +437,12 @@ func TestUnresumableStreamsDeleted(t *testing.T) {
 func TestAnyReplica(t *testing.T) {
 	store := session.NewMemoryStore()
 	log := eventlog.NewMemory(eventlog.Limits{})
-	a := newEnv(t, &envConfig{store: store, events: log})
-	b := newEnv(t, &envConfig{store: store, events: log})
+	a := newEnv(t, &envConfig{Store: store, Events: log})
+	b := newEnv(t, &envConfig{Store: store, Events: log})
 	sid := a.initialize(v1125, "")
 
 	b.run([]step{{name: "request on replica B", req: req{session: sid, version: v1125, body: `{"jsonrpc":"2.0","id":1,"method":"echo"}`}, wantStatus: 200}})
-	c := b.core.Client(sid)
+	c := b.Core.Client(sid)
 	if c == nil || !c.Capabilities.Sampling || c.ProtocolVersion != v1125 || string(c.ClientInfo) != `{"name":"test","version":"1"}` {
 		t.Fatalf("client attached on B: %+v", c)
 	}

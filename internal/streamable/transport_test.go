@@ -150,15 +150,15 @@ func TestGETErrors(t *testing.T) {
 func TestInitializeRefused(t *testing.T) {
 	t.Run("core error", func(t *testing.T) {
 		e := newEnv(t, nil)
-		e.core.FailInit = jsonrpc.NewError(jsonrpc.CodeInvalidParams, "bad params")
+		e.Core.FailInit = jsonrpc.NewError(jsonrpc.CodeInvalidParams, "bad params")
 		e.run([]step{{name: "initialize", req: req{body: initBody(mcp.Version20251125)}, wantStatus: 200, wantType: "json",
 			wantMsgs: []string{`{"jsonrpc":"2.0","id":0,"error":{"code":-32602,"message":"bad params"}}`}}})
-		if n, _ := e.mgr.Count(t.Context()); n != 0 {
+		if n, _ := e.Mgr.Count(t.Context()); n != 0 {
 			t.Errorf("sessions after a failed initialize: %d", n)
 		}
 	})
 	t.Run("session limit", func(t *testing.T) {
-		e := newEnv(t, &envConfig{session: session.Config{MaxSessions: 1}})
+		e := newEnv(t, &envConfig{Session: session.Config{MaxSessions: 1}})
 		first := e.initialize(mcp.Version20251125, "")
 		e.run([]step{
 			{name: "second initialize", req: req{body: initBody(mcp.Version20251125)}, wantStatus: 503, wantErrCode: jsonrpc.CodeInternalError,
@@ -196,7 +196,7 @@ func TestBatches(t *testing.T) {
 		{name: "initialize in a session batch", req: req{session: "$", body: `[` + initBody(mcp.Version20250326) + `]`}, wantStatus: 400},
 		{name: "too many", req: req{session: "$", body: `[` + strings.TrimSuffix(strings.Repeat(`{"jsonrpc":"2.0","method":"n"},`, DefaultMaxBatch+1), ",") + `]`}, wantStatus: 400},
 	})
-	if got, want := e.core.Notifications(), []string{"notifications/x", "notifications/a"}; strings.Join(got, " ") != strings.Join(want, " ") {
+	if got, want := e.Core.Notifications(), []string{"notifications/x", "notifications/a"}; strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("notifications delivered to the core: got %v, want %v", got, want)
 	}
 }

@@ -154,6 +154,14 @@ func (s *Supervisor) Counts() (restarts int, lastErr string) {
 	return s.restarts, s.lastErr
 }
 
+// Watch returns the current state and a channel that is closed at its
+// next change, for waiting on a state without polling.
+func (s *Supervisor) Watch() (State, <-chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state, s.changed
+}
+
 // SetStateLocked records a state change and wakes its waiters; the
 // caller holds the lock.
 func (s *Supervisor) SetStateLocked(st State) {

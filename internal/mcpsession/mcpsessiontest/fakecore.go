@@ -1,6 +1,8 @@
-// Package mcpsessiontest is a fake MCP core for transport tests: it stands
-// in for the relay behind mcpsession.Hub, with methods that stream, block,
-// ask the client, misbehave and wait for the test's signal.
+// Package mcpsessiontest is what the transports' tests share: a fake MCP
+// core that stands in for the relay behind mcpsession.Hub (with methods
+// that stream, block, ask the client, misbehave and wait for the test's
+// signal), a hub served on loopback (NewEnv), goroutine-leak checks, JSON
+// comparison and the harness that runs the TypeScript SDK's clients.
 package mcpsessiontest
 
 import (

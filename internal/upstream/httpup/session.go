@@ -51,6 +51,7 @@ type session struct {
 	id, version []string
 	err         error // why the session ended
 	expired     bool  // the server answered 404: no DELETE
+	modern      bool  // the stateless era (modern.go)
 	closed      bool  // Close began: no new goroutines
 	wg          sync.WaitGroup
 }
@@ -103,8 +104,13 @@ func (s *session) Negotiated(version string) {
 	s.mu.Unlock()
 }
 
-// Ready implements remote.Session: the GET stream.
-func (s *session) Ready() { s.goOwned(s.listen) }
+// Ready implements remote.Session: the GET stream, which the stateless
+// era does not have [SH26 §Earlier Streamable HTTP Revisions].
+func (s *session) Ready() {
+	if !s.isModern() {
+		s.goOwned(s.listen)
+	}
+}
 
 // request builds a request to the endpoint with the session's headers.
 func (s *session) request(ctx context.Context, method string, body []byte, accept []string, lastEventID string) (*http.Request, error) {
@@ -162,6 +168,10 @@ func (s *session) Send(ctx context.Context, m remote.Outgoing) error {
 	if err != nil {
 		return fmt.Errorf("posting: %w", err)
 	}
+	modern := s.isModern()
+	if modern {
+		setModernHeaders(ctx, req.Header, m) // modern.go
+	}
 	resp, err := s.cl.p.Client.Do(req)
 	if err != nil {
 		return s.transportError(ctx, "posting", err)
@@ -194,7 +204,7 @@ func (s *session) Send(ctx context.Context, m remote.Outgoing) error {
 		// request.
 		resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: func() { unhook(); cancel() }}
 		owned = true
-		return s.readPostStream(ctx, resp, m.ID)
+		return s.readPostStream(ctx, resp, m.ID, modern)
 	case resp.StatusCode/100 == 2 && remote.IsJSON(ct), resp.StatusCode/100 == 4 && remote.IsJSON(ct):
 		// One JSON object; an error status may still carry a JSON-RPC
 		// error response for the request.
@@ -213,6 +223,16 @@ func (s *session) transportError(ctx context.Context, what string, err error) er
 		return ctx.Err()
 	}
 	if s.ctx.Err() != nil {
+		s.mu.Lock()
+		expired := s.expired
+		s.mu.Unlock()
+		if expired {
+			// Closed because the server forgot the session (its GET
+			// stream met the 404 first): the server would have answered
+			// this request 404 too, so the Conn may send it again on a
+			// new session [T §Session Management 4].
+			return fmt.Errorf("%s: %w", what, remote.ErrSessionExpired)
+		}
 		return fmt.Errorf("%s: %w: the session is closed", what, upstream.ErrUnavailable)
 	}
 	err = fmt.Errorf("%s: %w", what, remote.NetError(err))
@@ -244,18 +264,19 @@ func (s *session) readJSON(resp *http.Response, want int64) error {
 	}
 	msg, rpcErr := jsonrpc.Decode(body)
 	if rpcErr != nil {
-		return fmt.Errorf("%w: upstream answered malformed JSON-RPC (HTTP %d)", upstream.ErrUnavailable, resp.StatusCode)
+		return fmt.Errorf("%w: %w with malformed JSON-RPC", upstream.ErrUnavailable, remote.StatusError(resp))
 	}
 	if !s.sink.Deliver(msg, want) {
-		return fmt.Errorf("%w: upstream answered HTTP %d without the response", upstream.ErrUnavailable, resp.StatusCode)
+		return fmt.Errorf("%w: %w without the response", upstream.ErrUnavailable, remote.StatusError(resp))
 	}
 	return nil
 }
 
 // readPostStream reads a POST's SSE stream until the response to want,
 // resuming it with GET and Last-Event-ID when the connection ends first
-// [T §Sending Messages 6, §Resumability and Redelivery 2].
-func (s *session) readPostStream(ctx context.Context, resp *http.Response, want int64) error {
+// [T §Sending Messages 6, §Resumability and Redelivery 2] — except in the
+// stateless era, which has no resumption (modern).
+func (s *session) readPostStream(ctx context.Context, resp *http.Response, want int64, modern bool) error {
 	var st streamState
 	idle := 0
 	for {
@@ -271,7 +292,7 @@ func (s *session) readPostStream(ctx context.Context, resp *http.Response, want 
 		if s.ctx.Err() != nil {
 			return fmt.Errorf("%w: the session is closed", upstream.ErrUnavailable)
 		}
-		if st.lastID == "" {
+		if st.lastID == "" || modern {
 			// Not resumable: the call is lost.
 			if err == nil {
 				err = errNoResponse

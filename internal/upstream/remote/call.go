@@ -60,13 +60,13 @@ func (c *Conn) Call(ctx context.Context, method string, params json.RawMessage) 
 	if err != nil {
 		return nil, err
 	}
-	m, err := c.call(ctx, a, method, params)
+	m, err := c.call(ctx, a, method, a.params(params))
 	if errors.Is(err, ErrSessionExpired) {
 		// [T §Session Management 4] a new session, then the call again.
 		if a, err = c.live(ctx, a, max(c.opts.ReadyWait, c.opts.InitTimeout)); err != nil {
 			return nil, err
 		}
-		m, err = c.call(ctx, a, method, params)
+		m, err = c.call(ctx, a, method, a.params(params))
 	}
 	return m, err
 }
@@ -114,6 +114,12 @@ func (c *Conn) unavailable(why string) error {
 // response that arrives later is dropped [C §Behavior Requirements 5].
 // Initialize never comes through here [C §Behavior Requirements 2].
 func (c *Conn) cancelUpstream(ctx context.Context, a *attempt, id int64) {
+	if a.meta != nil {
+		// 2026-07-28 over HTTP: closing the response stream (the POST's
+		// context, ended with ctx) is the cancellation; no
+		// notifications/cancelled is sent [SH26 §Cancellation].
+		return
+	}
 	reason := "request cancelled"
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		reason = "request timed out"
@@ -155,6 +161,11 @@ func (c *Conn) Notify(ctx context.Context, method string, params json.RawMessage
 	a, err := c.live(ctx, nil, c.opts.ReadyWait)
 	if err != nil {
 		return err
+	}
+	if a.meta != nil {
+		// 2026-07-28 defines no client notifications over Streamable HTTP
+		// [SH26 §Sending Messages, Note]: nothing to send.
+		return nil
 	}
 	buf := getBuf()
 	defer putBuf(buf)

@@ -112,7 +112,7 @@ func ReadBody(resp *http.Response, max int64) ([]byte, error) {
 // StatusError describes an unexpected HTTP status without echoing the
 // body, which may be large or hostile.
 func StatusError(resp *http.Response) error {
-	return fmt.Errorf("upstream answered HTTP %d", resp.StatusCode)
+	return &HTTPStatusError{Code: resp.StatusCode}
 }
 
 // Drain reads a little of a body before closing it, so that the

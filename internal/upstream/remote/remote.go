@@ -47,6 +47,7 @@ const (
 	DefaultMaxMessageSize    = 16 << 20
 	DefaultShutdownGrace     = 2 * time.Second
 	DefaultMaxInFlight       = 1024
+	DefaultProbeTimeout      = 3 * time.Second
 )
 
 // DefaultCapabilities are the client capabilities declared to a remote
@@ -94,6 +95,19 @@ type Options struct {
 	// of a Streamable HTTP session) and each cancellation notice; zero
 	// means 2s.
 	ShutdownGrace time.Duration
+	// Protocol is the upstream's era (docs/protocol-eras.md §4.1, era.go):
+	// upstream.ProtocolAuto probes with server/discover and falls back to
+	// initialize, ProtocolModern only discovers, ProtocolLegacy only
+	// initializes. The zero value means ProtocolLegacy (no probe). Only a
+	// transport whose sessions implement ModernSession (Streamable HTTP)
+	// can be modern; the others are always initialized.
+	Protocol upstream.Protocol
+	// ProbeTimeout bounds the ProtocolAuto probe; zero means 3s.
+	ProbeTimeout time.Duration
+	// EraMemory, shared by the connections of one configured upstream (a
+	// per-user upstream's), remembers what the ProtocolAuto probe found;
+	// nil means each Conn remembers for itself.
+	EraMemory *upstream.EraMemory
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -102,8 +116,11 @@ func (o Options) withDefaults() (Options, error) {
 		errs = append(errs, errors.New("name is required"))
 	}
 	if o.InitTimeout < 0 || o.RestartBackoffMin < 0 || o.RestartBackoffMax < 0 ||
-		o.StableAfter < 0 || o.ReadyWait < 0 || o.ShutdownGrace < 0 || o.MaxInFlight < 0 {
+		o.StableAfter < 0 || o.ReadyWait < 0 || o.ShutdownGrace < 0 || o.MaxInFlight < 0 || o.ProbeTimeout < 0 {
 		errs = append(errs, errors.New("durations and limits must not be negative"))
+	}
+	if !o.Protocol.Valid() {
+		errs = append(errs, fmt.Errorf("unknown protocol %q", o.Protocol))
 	}
 	if o.ProtocolVersion == "" {
 		o.ProtocolVersion = mcp.Latest
@@ -130,6 +147,10 @@ func (o Options) withDefaults() (Options, error) {
 	setDefault(&o.StableAfter, DefaultStableAfter)
 	setDefault(&o.ShutdownGrace, DefaultShutdownGrace)
 	setDefault(&o.MaxInFlight, DefaultMaxInFlight)
+	setDefault(&o.ProbeTimeout, DefaultProbeTimeout)
+	if o.EraMemory == nil {
+		o.EraMemory = &upstream.EraMemory{}
+	}
 	return o, nil
 }
 

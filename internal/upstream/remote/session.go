@@ -74,6 +74,11 @@ type attempt struct {
 	pending map[int64]chan *jsonrpc.Message
 	inbound map[string]struct{} // ids of the server's requests awaiting an answer
 	failed  bool                // the session ended: no new pending calls
+
+	// meta is set while the session is (being probed as) modern: the
+	// _meta fields of the gateway's own requests (era.go). Written only
+	// before the session is published as ready.
+	meta []byte
 }
 
 func newAttempt(c *Conn) *attempt {

@@ -40,7 +40,7 @@ func (c *Conn) runOnce(ctx context.Context, onReady func()) (readyFor time.Durat
 	c.sup.Unlock()
 
 	var readyAt time.Time
-	info, err := c.initialize(ctx, a)
+	info, err := c.open(ctx, a) // era.go: discover or initialize
 	if err == nil {
 		sess.Ready()
 		c.sup.Lock()
@@ -49,7 +49,7 @@ func (c *Conn) runOnce(ctx context.Context, onReady func()) (readyFor time.Durat
 		c.sup.SetStateLocked(upstream.StateReady)
 		c.sup.Unlock()
 		readyAt = time.Now()
-		c.log.Info("upstream ready", "protocolVersion", info.ProtocolVersion)
+		c.log.Info("upstream ready", "protocolVersion", info.ProtocolVersion, "era", eraName(info.Era))
 		onReady()
 		if c.h != nil {
 			c.h.UpstreamReady(c.opts.Name, info)

@@ -246,3 +246,7 @@ func (s *session) Close(ctx context.Context) {
 	case <-ctx.Done():
 	}
 }
+
+// NewDialer returns the dialer of HTTP+SSE sessions to p's URL, for a
+// transport that falls back to this one (httpup.NewWithFallback).
+func NewDialer(p *remote.Prepared) remote.Dialer { return (&client{p}).dial }

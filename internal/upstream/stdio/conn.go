@@ -2,9 +2,10 @@
 // over the stdio transport: newline-delimited JSON-RPC on its stdin and
 // stdout, its stderr logged line by line [T §stdio].
 //
-// A Conn owns one supervisor goroutine that spawns the process, initializes
-// it in the upstream's own protocol version, restarts it with backoff when
-// it dies, and stops it in the order the specification gives (close stdin,
+// A Conn runs its processes on an upstream.Supervisor, the lifecycle every
+// supervised upstream shares: one goroutine that spawns the process,
+// initializes it in the upstream's own protocol version (runOnce), restarts
+// it with backoff when it dies, and stops it in the order the specification gives (close stdin,
 // SIGTERM, SIGKILL) [L §Shutdown]. The child runs in its own process group,
 // which is what the signals reach, so wrappers such as npx take their
 // children down with them. Unix only.
@@ -21,10 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
 	"github.com/mcpgate/mcpgate/internal/mcp"
@@ -36,9 +34,9 @@ const Transport = "stdio"
 
 var (
 	// ErrStarted is returned by a second Start.
-	ErrStarted = errors.New("upstream already started")
+	ErrStarted = upstream.ErrStarted
 	// ErrClosed is returned by Start after Close.
-	ErrClosed = errors.New("upstream closed")
+	ErrClosed = upstream.ErrClosed
 )
 
 // Conn is a supervised stdio upstream. It implements upstream.Conn,
@@ -49,8 +47,9 @@ type Conn struct {
 	log        *slog.Logger
 	env        []string
 	initParams json.RawMessage
-	jitter     func(n int64) int64 // uniform in [0, n), for the restart backoff
-	done       chan struct{}       // closed when the supervisor has returned
+	// sup runs the processes one after another (runOnce) and holds the
+	// state, the restart backoff and the lifecycle calls.
+	sup *upstream.Supervisor
 
 	nextID atomic.Int64                  // the last upstream-side request id used
 	ready  atomic.Pointer[process]       // the current process while it is ready
@@ -62,20 +61,12 @@ type Conn struct {
 	// Options.EraMemory, or the Conn's own.
 	learned *upstream.EraMemory
 
-	mu sync.Mutex // guards the fields below and the transitions of ready
-	// state is the current health; changed is closed and replaced at
-	// every change of it.
-	state   upstream.State
-	changed chan struct{}
-	cur     *process // the current process, from spawn until it is reaped
-	// restarts counts restarts since Start; lastErr is the sanitised text
-	// of the latest failure.
-	restarts int
-	lastErr  string
-	// started and closed record the lifecycle calls; cancel stops the
-	// supervisor (nil until Start).
-	started, closed bool
-	cancel          context.CancelFunc
+	// Guarded by the supervisor's lock (sup.Lock), with the transitions of
+	// ready: the current process, from spawn until it is reaped, and how
+	// many processes were spawned since Start (the first and its
+	// restarts).
+	cur      *process
+	attempts int
 }
 
 var _ interface {
@@ -108,29 +99,31 @@ func New(opts Options, h upstream.Handler, log *slog.Logger) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("configuring upstream %q: encoding initialize params: %w", opts.Name, err)
 	}
-	return &Conn{
+	c := &Conn{
 		opts:       opts,
 		h:          h,
 		log:        log.With("upstream", opts.Name),
 		env:        childEnv(opts.Env),
 		initParams: params,
 		learned:    cmp.Or(opts.EraMemory, &upstream.EraMemory{}),
-		jitter:     rand.Int64N,
-		done:       make(chan struct{}),
-		state:      upstream.StateStopped,
-		changed:    make(chan struct{}),
-	}, nil
+	}
+	c.sup = upstream.NewSupervisor(upstream.SupervisorOptions{
+		Name:        opts.Name,
+		BackoffMin:  opts.RestartBackoffMin,
+		BackoffMax:  opts.RestartBackoffMax,
+		StableAfter: opts.StableAfter,
+		MaxRestarts: opts.MaxRestarts,
+		RunOnce:     c.runOnce,
+		Logger:      c.log,
+	})
+	return c, nil
 }
 
 // Name is the upstream's configured name.
 func (c *Conn) Name() string { return c.opts.Name }
 
 // State is the current health. It is StateStopped before Start.
-func (c *Conn) State() upstream.State {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.state
-}
+func (c *Conn) State() upstream.State { return c.sup.State() }
 
 // Info returns the latest InitializeResult, or nil before the first one. It
 // must not be modified.
@@ -139,18 +132,21 @@ func (c *Conn) Info() *upstream.Info { return c.info.Load() }
 // Status reports the upstream's health for /health. It never includes the
 // environment or the command line.
 func (c *Conn) Status() upstream.Status {
-	c.mu.Lock()
+	// The supervisor counts failed attempts (one more than the restarts
+	// once it gives up); a stdio upstream reports the processes restarted.
+	_, lastErr := c.sup.Counts()
 	s := upstream.Status{
 		Name:      c.opts.Name,
 		Transport: Transport,
-		State:     c.state,
-		Restarts:  c.restarts,
-		LastError: c.lastErr,
+		State:     c.sup.State(),
+		LastError: lastErr,
 	}
+	c.sup.Lock()
+	s.Restarts = max(c.attempts-1, 0)
 	if p := c.cur; p != nil {
 		s.PID, s.StartedAt = p.pid, p.startedAt
 	}
-	c.mu.Unlock()
+	c.sup.Unlock()
 	if info := c.info.Load(); info != nil {
 		s.ProtocolVersion = info.ProtocolVersion
 	}
@@ -161,55 +157,14 @@ func (c *Conn) Status() upstream.Status {
 // process to become ready or fail. It returns that first failure (or
 // ctx.Err()), but the supervisor keeps restarting the process with backoff
 // until Close either way.
-func (c *Conn) Start(ctx context.Context) error {
-	c.mu.Lock()
-	switch {
-	case c.closed:
-		c.mu.Unlock()
-		return ErrClosed
-	case c.started:
-		c.mu.Unlock()
-		return ErrStarted
-	}
-	c.started = true
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	c.cancel = cancel
-	c.mu.Unlock()
-
-	first := make(chan error, 1)
-	go c.run(runCtx, first)
-	select {
-	case err := <-first:
-		if err != nil {
-			return fmt.Errorf("starting upstream %q: %w", c.opts.Name, err)
-		}
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("starting upstream %q: %w", c.opts.Name, ctx.Err())
-	}
-}
+func (c *Conn) Start(ctx context.Context) error { return c.sup.Start(ctx) }
 
 // Close stops the upstream for good: calls in flight fail with
 // upstream.ErrUnavailable, the process is shut down (stdin closed, then
 // SIGTERM, then SIGKILL to its process group, ShutdownGrace apart) and
 // reaped. Close waits for all of it, bounded by ctx; the shutdown goes on
 // in the background if ctx ends first. Close may be called more than once.
-func (c *Conn) Close(ctx context.Context) error {
-	c.mu.Lock()
-	c.closed = true
-	cancel := c.cancel
-	c.mu.Unlock()
-	if cancel == nil {
-		return nil // never started
-	}
-	cancel()
-	select {
-	case <-c.done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("stopping upstream %q: %w", c.opts.Name, ctx.Err())
-	}
-}
+func (c *Conn) Close(ctx context.Context) error { return c.sup.Close(ctx) }
 
 // Call sends a request with a fresh upstream id and waits for its response,
 // which may be a JSON-RPC error response. params must be valid JSON (as from
@@ -287,9 +242,9 @@ func (c *Conn) Respond(ctx context.Context, msg *jsonrpc.Message) error {
 	if msg == nil || msg.Kind() != jsonrpc.KindResponse {
 		return fmt.Errorf("responding to upstream %q: not a response", c.opts.Name)
 	}
-	c.mu.Lock()
+	c.sup.Lock()
 	p := c.cur
-	c.mu.Unlock()
+	c.sup.Unlock()
 	if p == nil || !p.takeInbound(msg.ID) {
 		return fmt.Errorf("responding to upstream %q: %w: no pending request with that id", c.opts.Name, upstream.ErrUnavailable)
 	}
@@ -302,47 +257,13 @@ func (c *Conn) live(ctx context.Context) (*process, error) {
 	if p := c.ready.Load(); p.alive() {
 		return p, nil
 	}
-	var timeout <-chan time.Time
-	if c.opts.ReadyWait > 0 {
-		t := time.NewTimer(c.opts.ReadyWait)
-		defer t.Stop()
-		timeout = t.C
+	var p *process
+	err := c.sup.WaitReady(ctx, c.opts.ReadyWait, func() bool {
+		p = c.ready.Load()
+		return p.alive()
+	})
+	if err != nil {
+		return nil, err
 	}
-	for {
-		c.mu.Lock()
-		p, state, changed := c.ready.Load(), c.state, c.changed
-		c.mu.Unlock()
-		if p.alive() {
-			return p, nil
-		}
-		if timeout == nil || state == upstream.StateStopped {
-			if state == upstream.StateReady { // dead, not yet noticed
-				state = upstream.StateRestarting
-			}
-			return nil, fmt.Errorf("upstream %q is %s: %w", c.opts.Name, state, upstream.ErrUnavailable)
-		}
-		select {
-		case <-changed:
-		case <-timeout:
-			timeout = nil // report the state as it is now
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-}
-
-// setStateLocked records a state change and wakes its waiters.
-func (c *Conn) setStateLocked(s upstream.State) {
-	if c.state == s {
-		return
-	}
-	c.state = s
-	close(c.changed)
-	c.changed = make(chan struct{})
-}
-
-func (c *Conn) setState(s upstream.State) {
-	c.mu.Lock()
-	c.setStateLocked(s)
-	c.mu.Unlock()
+	return p, nil
 }

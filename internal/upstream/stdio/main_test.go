@@ -234,9 +234,7 @@ func waitState(t testing.TB, c *Conn, want upstream.State) {
 	t.Helper()
 	timeout := time.After(waitTimeout)
 	for {
-		c.mu.Lock()
-		state, changed := c.state, c.changed
-		c.mu.Unlock()
+		state, changed := c.sup.Watch()
 		if state == want {
 			return
 		}
@@ -256,7 +254,8 @@ func leftoverGoroutines() string {
 	for range 200 {
 		buf := make([]byte, 1<<20)
 		stacks = string(buf[:runtime.Stack(buf, true)])
-		if !strings.Contains(stacks, "upstream/stdio.(*process)") && !strings.Contains(stacks, "upstream/stdio.(*Conn).run") {
+		if !strings.Contains(stacks, "upstream/stdio.(*process)") && !strings.Contains(stacks, "upstream/stdio.(*Conn).run") &&
+			!strings.Contains(stacks, "internal/upstream.(*Supervisor).run") {
 			return ""
 		}
 		time.Sleep(5 * time.Millisecond)

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mcpgate/mcpgate/internal/mcp"
 	"github.com/mcpgate/mcpgate/internal/upstream"
 )
 
@@ -28,13 +27,14 @@ const (
 )
 
 // DefaultClientInfo is the clientInfo the gateway sends at initialize when
-// Options.ClientInfo is empty.
-var DefaultClientInfo = json.RawMessage(`{"name":"mcpgate","version":"devel"}`)
+// Options.ClientInfo is empty (upstream.DefaultClientInfo).
+var DefaultClientInfo = upstream.DefaultClientInfo
 
 // DefaultCapabilities are the client capabilities the gateway declares to
-// an upstream when Options.Capabilities is empty: it relays sampling,
-// elicitation and roots (with list_changed) from its clients.
-var DefaultCapabilities = json.RawMessage(`{"roots":{"listChanged":true},"sampling":{},"elicitation":{}}`)
+// an upstream when Options.Capabilities is empty
+// (upstream.DefaultCapabilities): it relays sampling, elicitation and roots
+// (with list_changed) from its clients.
+var DefaultCapabilities = upstream.DefaultCapabilities
 
 // InheritedEnv lists the variables a child inherits from the gateway's own
 // environment (when set there). Everything else the child gets comes from
@@ -149,21 +149,7 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MaxRestarts < 0 || o.MaxMessageSize < 0 || o.WriteQueue < 0 {
 		errs = append(errs, errors.New("max restarts, max message size and write queue must not be negative"))
 	}
-	if o.ProtocolVersion == "" {
-		o.ProtocolVersion = mcp.Latest
-	} else if !mcp.Supported(o.ProtocolVersion) {
-		errs = append(errs, fmt.Errorf("unsupported protocol version %q", o.ProtocolVersion))
-	}
-	if len(o.ClientInfo) == 0 {
-		o.ClientInfo = DefaultClientInfo
-	} else if !json.Valid(o.ClientInfo) {
-		errs = append(errs, errors.New("client info is not valid JSON"))
-	}
-	if len(o.Capabilities) == 0 {
-		o.Capabilities = DefaultCapabilities
-	} else if !json.Valid(o.Capabilities) {
-		errs = append(errs, errors.New("capabilities are not valid JSON"))
-	}
+	errs = append(errs, upstream.CheckInitialize(&o.ProtocolVersion, &o.ClientInfo, &o.Capabilities)...)
 	if !o.Protocol.Valid() {
 		errs = append(errs, fmt.Errorf("unknown protocol %q (want auto, modern or legacy)", o.Protocol))
 	}

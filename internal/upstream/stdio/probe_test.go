@@ -34,7 +34,12 @@ func TestProbe(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			opts := testOptions(t, tt.mode)
 			opts.Protocol = tt.protocol
-			opts.ProbeTimeout = 200 * time.Millisecond
+			// Only silence should wait out the probe: servers that answer
+			// get a timeout a loaded machine cannot reach.
+			opts.ProbeTimeout = waitTimeout
+			if tt.mode == modeDiscoverMute {
+				opts.ProbeTimeout = 200 * time.Millisecond
+			}
 			opts.MaxRestarts = 1
 			h := newHarness(t, opts, false)
 			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
@@ -139,18 +144,21 @@ func TestProbeSharedMemory(t *testing.T) {
 // starts, silence does not (a slow-starting modern server gets probed
 // again).
 func TestProbeSilenceNotRemembered(t *testing.T) {
+	// Servers that answer get a generous probe timeout (a loaded machine
+	// must not turn an answer into silence); the mute one a short one.
 	for _, tt := range []struct {
-		mode string
-		want upstream.Protocol
+		mode    string
+		timeout time.Duration
+		want    upstream.Protocol
 	}{
-		{modeEcho, upstream.ProtocolLegacy},
-		{modeModern, upstream.ProtocolModern},
-		{modeDiscoverMute, ""},
+		{modeEcho, waitTimeout, upstream.ProtocolLegacy},
+		{modeModern, waitTimeout, upstream.ProtocolModern},
+		{modeDiscoverMute, 100 * time.Millisecond, ""},
 	} {
 		t.Run(tt.mode, func(t *testing.T) {
 			opts := testOptions(t, tt.mode)
 			opts.Protocol = upstream.ProtocolAuto
-			opts.ProbeTimeout = 100 * time.Millisecond
+			opts.ProbeTimeout = tt.timeout
 			h := newHarness(t, opts, true)
 			if got := h.c.learned.Load(); got != tt.want {
 				t.Errorf("remembered %q, want %q", got, tt.want)

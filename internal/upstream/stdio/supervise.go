@@ -11,69 +11,19 @@ import (
 	"github.com/mcpgate/mcpgate/internal/upstream"
 )
 
-// run is the supervisor, the one goroutine that owns the upstream's
-// processes: it starts one, initializes it, waits for it to die or for
-// Close, stops it, and starts the next after a backoff. The outcome of the
-// first attempt goes to first.
+// runOnce is the upstream.Supervisor's attempt: it runs one process from
+// spawn to reaping; the supervisor starts the next after a backoff.
 //
 //	stopped ─Start─▶ starting ─init ok─▶ ready ─died─▶ restarting ─backoff─▶ starting …
 //	                    └──init failed / died──────────────▲
 //	any state ─Close, or MaxRestarts exceeded─▶ stopped
-func (c *Conn) run(ctx context.Context, first chan<- error) {
-	defer close(c.done)
-	report := func(err error) {
-		if first != nil {
-			first <- err
-			first = nil
-		}
-	}
-	failures := 0 // consecutive, reset by a stable run
-	for {
-		c.setState(upstream.StateStarting)
-		readyFor, err := c.runOnce(ctx, func() { report(nil) })
-		if ctx.Err() != nil {
-			report(ErrClosed)
-			c.setState(upstream.StateStopped)
-			c.log.Info("upstream stopped")
-			return
-		}
-		if err == nil { // not expected: every other way out has a cause
-			err = errors.New("upstream ended")
-		}
-		report(err)
-		if readyFor >= c.opts.StableAfter {
-			failures = 0
-		}
-		failures++
-		c.mu.Lock()
-		c.lastErr = sanitize(err.Error())
-		c.mu.Unlock()
-		if c.opts.MaxRestarts > 0 && failures > c.opts.MaxRestarts {
-			c.log.Error("upstream failed too often; giving up", "failures", failures, "err", err)
-			c.setState(upstream.StateStopped)
-			return
-		}
-		delay := backoff(failures, c.opts.RestartBackoffMin, c.opts.RestartBackoffMax, c.jitter)
-		c.log.Warn("upstream restart", "attempt", failures, "delay", delay, "err", err)
-		c.setState(upstream.StateRestarting)
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			c.setState(upstream.StateStopped)
-			c.log.Info("upstream stopped")
-			return
-		}
-		c.mu.Lock()
-		c.restarts++
-		c.mu.Unlock()
-	}
-}
-
-// runOnce runs one process from spawn to reaping. It returns how long the
+//
+// It returns how long the
 // process was ready and why it ended (nil when ctx ended it).
 func (c *Conn) runOnce(ctx context.Context, onReady func()) (readyFor time.Duration, err error) {
+	c.sup.Lock()
+	c.attempts++
+	c.sup.Unlock()
 	if ctx.Err() != nil {
 		return 0, nil // closed before the first spawn
 	}
@@ -81,20 +31,20 @@ func (c *Conn) runOnce(ctx context.Context, onReady func()) (readyFor time.Durat
 	if err != nil {
 		return 0, err
 	}
-	c.mu.Lock()
+	c.sup.Lock()
 	c.cur = p
-	c.mu.Unlock()
+	c.sup.Unlock()
 
 	var readyAt time.Time
 	died := false // while ready; err is then filled in after stop
 	info, err := c.handshake(ctx, p)
 	if err == nil {
-		c.mu.Lock()
+		c.sup.Lock()
 		c.info.Store(info)
 		c.meta.Store(modernMeta(info, c.opts.ClientInfo))
 		c.ready.Store(p)
-		c.setStateLocked(upstream.StateReady)
-		c.mu.Unlock()
+		c.sup.SetStateLocked(upstream.StateReady)
+		c.sup.Unlock()
 		readyAt = time.Now()
 		c.log.Info("upstream ready", "pid", p.pid, "protocolVersion", info.ProtocolVersion, "era", eraName(info.Era))
 		onReady()
@@ -110,16 +60,16 @@ func (c *Conn) runOnce(ctx context.Context, onReady func()) (readyFor time.Durat
 
 	// Calls fail from here on; those in flight get ErrUnavailable as soon
 	// as stop marks the process dead.
-	c.mu.Lock()
+	c.sup.Lock()
 	c.ready.Store(nil)
 	if ctx.Err() == nil {
-		c.setStateLocked(upstream.StateRestarting)
+		c.sup.SetStateLocked(upstream.StateRestarting)
 	}
-	c.mu.Unlock()
+	c.sup.Unlock()
 	p.stop(c.opts.ShutdownGrace)
-	c.mu.Lock()
+	c.sup.Lock()
 	c.cur = nil
-	c.mu.Unlock()
+	c.sup.Unlock()
 
 	if !readyAt.IsZero() {
 		readyFor = time.Since(readyAt)
@@ -181,10 +131,4 @@ func (c *Conn) initialize(ctx context.Context, p *process) (*upstream.Info, erro
 		return nil, fmt.Errorf("initializing: sending initialized: %w", err)
 	}
 	return &info, nil
-}
-
-// backoff is the wait before restart attempt n (n ≥ 1): see
-// upstream.Backoff, shared by every transport.
-func backoff(n int, lo, hi time.Duration, jitter func(int64) int64) time.Duration {
-	return upstream.Backoff(n, lo, hi, jitter)
 }

@@ -4,42 +4,12 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
 	"github.com/mcpgate/mcpgate/internal/mcp"
 )
-
-func TestBackoff(t *testing.T) {
-	lo, hi := 250*time.Millisecond, 30*time.Second
-	least := func(n int64) int64 { return 0 }
-	most := func(n int64) int64 { return n - 1 }
-	tests := []struct {
-		name   string
-		n      int
-		jitter func(int64) int64
-		want   time.Duration
-	}{
-		{"first, least jitter, floored at min", 1, least, lo},
-		{"first, most jitter", 1, most, lo},
-		{"second, least", 2, least, 250 * time.Millisecond},
-		{"second, most", 2, most, 500 * time.Millisecond},
-		{"fifth, least", 5, least, 2 * time.Second},
-		{"fifth, most", 5, most, 4 * time.Second},
-		{"capped, least", 20, least, 15 * time.Second},
-		{"capped, most", 20, most, hi},
-		{"huge n does not overflow", 1 << 20, most, hi},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := backoff(tt.n, lo, hi, tt.jitter); got != tt.want {
-				t.Errorf("backoff(%d) = %v, want %v", tt.n, got, tt.want)
-			}
-		})
-	}
-}
 
 func TestOptions(t *testing.T) {
 	tests := []struct {
@@ -149,21 +119,6 @@ func TestParseID(t *testing.T) {
 		got, ok := parseID(json.RawMessage(tt.raw))
 		if got != tt.want || ok != tt.wantOK {
 			t.Errorf("parseID(%s) = %d, %v; want %d, %v", tt.raw, got, ok, tt.want, tt.wantOK)
-		}
-	}
-}
-
-func TestSanitize(t *testing.T) {
-	long := strings.Repeat("é", maxErrorText)
-	tests := []struct{ in, want string }{
-		{"exit status 1", "exit status 1"},
-		{"bad\nline\x00\x1b[31m", "bad line  [31m"},
-		{"\xff", "\uFFFD"},
-		{long, long[:maxErrorText] + "…"},
-	}
-	for _, tt := range tests {
-		if got := sanitize(tt.in); got != tt.want {
-			t.Errorf("sanitize(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

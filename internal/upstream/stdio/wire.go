@@ -1,13 +1,11 @@
 package stdio
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
 
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
-	"github.com/mcpgate/mcpgate/internal/upstream"
 )
 
 // The stdio framing: one JSON-RPC message per line, and a message MUST NOT
@@ -31,11 +29,11 @@ func appendNotification(b []byte, method string, params json.RawMessage) ([]byte
 
 func appendTail(b []byte, method string, params json.RawMessage) ([]byte, error) {
 	b = append(b, `,"method":`...)
-	b = appendString(b, method)
+	b = jsonrpc.AppendString(b, method)
 	if len(params) > 0 {
 		b = append(b, `,"params":`...)
 		var err error
-		if b, err = appendRaw(b, params); err != nil {
+		if b, err = jsonrpc.AppendRaw(b, params); err != nil {
 			return nil, fmt.Errorf("encoding params: %w", err)
 		}
 	}
@@ -48,34 +46,6 @@ func appendResponse(b []byte, msg *jsonrpc.Message) []byte {
 	// are compacted.
 	b = jsonrpc.AppendEncode(b, msg)
 	return append(b, '\n')
-}
-
-// appendString appends s as a JSON string. Method names are plain ASCII in
-// practice; anything else goes through json.Marshal.
-func appendString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string always marshals
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
-
-// appendRaw appends raw JSON, compacting it when it spans lines. The caller
-// vouches that raw is valid JSON (it came from jsonrpc.Decode or
-// json.Marshal); compacting validates it anyway.
-func appendRaw(b []byte, raw json.RawMessage) ([]byte, error) {
-	if bytes.IndexByte(raw, '\n') < 0 && bytes.IndexByte(raw, '\r') < 0 {
-		return append(b, raw...), nil
-	}
-	buf := bytes.NewBuffer(b)
-	if err := json.Compact(buf, raw); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // parseID reads an id the gateway allocated: a plain non-negative decimal
@@ -93,12 +63,6 @@ func parseID(raw json.RawMessage) (int64, bool) {
 	}
 	return n, true
 }
-
-// sanitize makes an error text safe to show on /health and in logs (see
-// upstream.ErrorText).
-func sanitize(s string) string { return upstream.ErrorText(s) }
-
-const maxErrorText = upstream.MaxErrorText
 
 // prefix returns at most n bytes of line, quoted, for logging malformed
 // input without logging its content.

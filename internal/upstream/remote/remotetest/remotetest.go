@@ -121,8 +121,14 @@ func SDKServer() *mcp.Server {
 		return &mcp.CallToolResult{Content: []mcp.Content{res.Content}}, nil, nil
 	})
 	mcp.AddTool(s, &mcp.Tool{Name: "wait"}, func(ctx context.Context, req *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, any, error) {
-		<-ctx.Done()
-		return nil, nil, ctx.Err()
+		// Until cancelled, or 30s: over HTTP a notifications/cancelled can
+		// overtake the call it cancels (two connections) and be ignored,
+		// and the server's Close would then wait for this forever.
+		select {
+		case <-ctx.Done():
+		case <-time.After(30 * time.Second):
+		}
+		return nil, nil, context.Canceled
 	})
 	return s
 }

@@ -1,17 +1,29 @@
-// A client built on the official TypeScript SDK, run by TestTypeScriptClient:
-// node tsclient.cjs <endpoint URL> <protocol version or "">. It prints one
-// JSON line with what it observed, or exits non-zero.
+// A client built on the official TypeScript SDK, run by the transports'
+// interop tests (mcpsessiontest.TypeScriptSDK):
+// node tsclient.cjs <sse|streamable> <endpoint URL> <protocol version or "">.
+// "sse" is the 2024-11-05 HTTP+SSE transport (SSEClientTransport),
+// "streamable" Streamable HTTP. It prints one JSON line with what it
+// observed, or exits non-zero.
 const { Client } = require("@modelcontextprotocol/sdk/client/index.js");
+const { SSEClientTransport } = require("@modelcontextprotocol/sdk/client/sse.js");
 const { StreamableHTTPClientTransport } = require("@modelcontextprotocol/sdk/client/streamableHttp.js");
 const { ToolListChangedNotificationSchema } = require("@modelcontextprotocol/sdk/types.js");
 
 async function main() {
-  const [url, version] = process.argv.slice(2);
-  const client = new Client({ name: "ts-client", version: "1" }, { capabilities: { sampling: {} } });
+  const [kind, url, version] = process.argv.slice(2);
+  const client = new Client({ name: "ts-" + kind + "-client", version: "1" }, { capabilities: { sampling: {} } });
   const listChanged = new Promise((resolve) => {
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve(true));
   });
-  const transport = new StreamableHTTPClientTransport(new URL(url));
+  let transport;
+  switch (kind) {
+    case "sse": transport = new SSEClientTransport(new URL(url)); break;
+    case "streamable": transport = new StreamableHTTPClientTransport(new URL(url)); break;
+    default: throw new Error("unknown transport " + kind);
+  }
+  let negotiated = "";
+  const setVersion = transport.setProtocolVersion.bind(transport);
+  transport.setProtocolVersion = (v) => { negotiated = v; setVersion(v); };
   if (version) {
     // Ask for an older revision: the SDK sends its latest; override the
     // initialize params through a request hook.
@@ -21,8 +33,9 @@ async function main() {
       return send(msg, opts);
     };
   }
+  client.onerror = (e) => console.error("client error:", e && e.message);
   await client.connect(transport);
-  const out = { version: transport.protocolVersion, sessionId: transport.sessionId };
+  const out = { version: negotiated, sessionId: transport.sessionId || "" };
   await client.ping();
   out.hello = (await client.callTool({ name: "hello" })).content[0].text;
   let progress = 0;
@@ -32,7 +45,7 @@ async function main() {
   let timer;
   out.listChanged = await Promise.race([listChanged, new Promise((r) => { timer = setTimeout(() => r(false), 5000); })]);
   clearTimeout(timer);
-  await transport.terminateSession();
+  if (kind === "streamable") await transport.terminateSession();
   await client.close();
   console.log(JSON.stringify(out));
 }
