@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -194,5 +195,37 @@ func TestSDKEraSessionClientOfModern(t *testing.T) {
 	}
 	if !found {
 		t.Error("modern__dynamic_tool not listed after the change")
+	}
+}
+
+// TestSDKEraLegacySSEClientOfModern: the oldest client generation, a
+// 2024-11-05 client over HTTP+SSE (GET /sse, POST /messages), reaches the
+// 2026-only upstream: lists, a call, and sampling asked by the upstream
+// through an InputRequiredResult, driven by the gateway as a server→client
+// request on the client's SSE stream (§4.3 B).
+func TestSDKEraLegacySSEClientOfModern(t *testing.T) {
+	endpoint, _ := startGateway(t, parseConfig(t, bothEras))
+	var sampled atomic.Int32
+	cs := connectLegacy(t, strings.TrimSuffix(endpoint, "/mcp"), "2024-11-05", &mcp.ClientOptions{
+		CreateMessageHandler: func(context.Context, *mcp.CreateMessageRequest) (*mcp.CreateMessageResult, error) {
+			sampled.Add(1)
+			return &mcp.CreateMessageResult{Model: "m", Role: "assistant", Content: &mcp.TextContent{Text: "sampled answer"}}, nil
+		},
+	})
+	if v := cs.InitializeResult().ProtocolVersion; v != "2024-11-05" {
+		t.Fatalf("negotiated %s, want 2024-11-05", v)
+	}
+	if names := toolNames(t, cs); !slices.Contains(names, "modern__echo") || !slices.Contains(names, "legacy__echo") {
+		t.Fatalf("tools/list lacks an upstream's echo: %v", names)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "modern__echo", Arguments: map[string]any{"message": "from 2024"}})
+	if err != nil || !strings.Contains(textOf(t, res), "from 2024") {
+		t.Fatalf("modern__echo: %v %v", err, res)
+	}
+	res, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "modern__test_sampling", Arguments: map[string]any{"prompt": "hello"}})
+	if err != nil || !strings.Contains(textOf(t, res), "LLM response: sampled answer") || sampled.Load() != 1 {
+		t.Fatalf("modern__test_sampling: %v %v (sampled %d times)", err, res, sampled.Load())
 	}
 }
