@@ -199,6 +199,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		},
 		MaxConcurrentCalls: cfg.Limits.MaxConcurrentCallsPerSession,
 		Heartbeat:          cfg.HTTP.HeartbeatInterval,
+		DisableParking:     cfg.HTTP.KeepIdleStreamsInHandlers,
 		Logger:             g.log.With("component", "sessions"),
 	})
 	statelessRefused := map[string]*metrics.Counter{} // read-only once built
