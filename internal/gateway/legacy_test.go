@@ -19,7 +19,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcpgate/mcpgate/internal/config"
-	"github.com/mcpgate/mcpgate/internal/secret"
 	"github.com/mcpgate/mcpgate/internal/sse/ssetest"
 )
 
@@ -165,16 +164,7 @@ func adminDo(t *testing.T, method, url, body string) (int, []byte) {
 // TestBroadcastBothTransports: the admin listener's broadcast reaches a
 // client on /sse and a client on /mcp; its stats count both.
 func TestBroadcastBothTransports(t *testing.T) {
-	digest, err := secret.HashToken(adminToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := parseConfig(t, demoOnly+"admin:\n  token: "+digest+"\n")
-	if err := cfg.ResolveSecrets(config.SecretReader{}); err != nil {
-		t.Fatal(err)
-	}
-	endpoint, g := startGateway(t, cfg)
-	admin := startAdmin(t, g)
+	endpoint, _, admin := startGatewayWithAdmin(t, demoOnly) // mrtr_metrics_test.go
 
 	// Each client reports the list_changed notifications it receives, by
 	// list, in order; the broadcasts use different lists to tell them apart.
@@ -225,19 +215,26 @@ func TestBroadcastBothTransports(t *testing.T) {
 	wait(legacyGot, "tools") // not resources, not the one to nobody
 	wait(modernGot, "tools")
 
-	status, body := adminDo(t, "GET", admin+"/stats", "")
-	var st struct {
-		Sessions        int
-		ByTransport     map[string]int                           `json:"by_transport"`
-		ByUser          map[string]int                           `json:"by_user"`
-		SentByTransport map[string]struct{ Events, Bytes int64 } `json:"sent_by_transport"`
+	// A stream counts what it sent once the write returned, which may be
+	// after the client read it: poll until the last broadcast is counted.
+	var body []byte
+	ok := func() bool {
+		var status int
+		status, body = adminDo(t, "GET", admin+"/stats", "")
+		var st struct {
+			Sessions        int
+			ByTransport     map[string]int                           `json:"by_transport"`
+			ByUser          map[string]int                           `json:"by_user"`
+			SentByTransport map[string]struct{ Events, Bytes int64 } `json:"sent_by_transport"`
+		}
+		if status != 200 || json.Unmarshal(body, &st) != nil {
+			t.Fatalf("stats: %d %s", status, body)
+		}
+		return st.Sessions == 2 && st.ByTransport["sse"] == 1 && st.ByTransport["streamable"] == 1 && st.ByUser["anonymous"] == 2 &&
+			st.SentByTransport["sse"].Events >= 4 && st.SentByTransport["streamable"].Events >= 4
 	}
-	if status != 200 || json.Unmarshal(body, &st) != nil {
-		t.Fatalf("stats: %d %s", status, body)
-	}
-	if st.Sessions != 2 || st.ByTransport["sse"] != 1 || st.ByTransport["streamable"] != 1 || st.ByUser["anonymous"] != 2 ||
-		st.SentByTransport["sse"].Events < 4 || st.SentByTransport["streamable"].Events < 4 {
-		t.Errorf("stats %s", body)
+	if !ok() {
+		waitFor(t, "stats counting every broadcast", ok)
 	}
 	if status, _ := adminDo(t, "GET", strings.Replace(admin, "127.0.0.1", "localhost", 1)+"/stats", ""); status != 200 {
 		t.Errorf("stats via localhost: %d", status)

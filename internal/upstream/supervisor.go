@@ -131,10 +131,6 @@ func (s *Supervisor) Close(ctx context.Context) error {
 	}
 }
 
-// ClosedLocked reports whether Close has been called; the caller holds
-// the lock.
-func (s *Supervisor) ClosedLocked() bool { return s.closed }
-
 // Lock and Unlock hold the supervisor's mutex, so that a Conn can change
 // its own state together with the supervisor's (SetStateLocked).
 func (s *Supervisor) Lock()   { s.mu.Lock() }

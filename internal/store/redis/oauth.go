@@ -348,7 +348,7 @@ func (s *OAuthStore) Sweep(ctx context.Context, now time.Time) (int, error) {
 	n := 0
 	upTo := "(" + strconv.FormatInt(now.UnixMicro(), 10) // exclusive: expired before now
 	for {
-		keys, err := s.rdb.ZRangeByScore(ctx, s.index, &goredis.ZRangeBy{Min: "-inf", Max: upTo, Count: sweepBatch}).Result()
+		keys, err := s.rdb.ZRangeArgs(ctx, goredis.ZRangeArgs{Key: s.index, Start: "-inf", Stop: upTo, ByScore: true, Count: sweepBatch}).Result()
 		if err != nil {
 			return n, unavailable("sweeping", err)
 		}

@@ -18,10 +18,10 @@ func TestRetire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !p.Retire("alice", old.(Conn)) {
+	if !p.Retire("alice", old) {
 		t.Fatal("Retire of the current connection: false")
 	}
-	if p.Retire("alice", old.(Conn)) {
+	if p.Retire("alice", old) {
 		t.Error("second Retire: true")
 	}
 	fresh, relFresh, _ := p.Acquire(ctx, "alice")
@@ -42,7 +42,7 @@ func TestRetire(t *testing.T) {
 	// A retired connection still held at Close is stopped too.
 	held, relHeld, _ := p.Acquire(ctx, "bob")
 	defer relHeld()
-	p.Retire("bob", held.(Conn))
+	p.Retire("bob", held)
 	p.Close(ctx)
 	if !held.(*fakeConn).closed.Load() {
 		t.Error("Close left a retired connection running")
