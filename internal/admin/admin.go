@@ -4,7 +4,9 @@
 // 003_1dc4ae673895e7d3.txt over the session core (package mcpsession):
 //
 //	GET  /stats      sessions by transport and by user, the oldest and newest,
-//	                 messages and bytes sent (mcpsession.Stats)
+//	                 messages and bytes sent (mcpsession.Stats); "mrtr": calls
+//	                 parked for 2026-07-28 clients, park-limit refusals and
+//	                 park timeouts (relay.MRTRStats)
 //	POST /broadcast  {"method": "notifications/…", "params": {…},
 //	                  "filter": {"users": […], "roles": […], "transports": […]}}
 //	                 → {"matched", "delivered", "failed"}: the notification goes to
@@ -46,6 +48,10 @@ type Options struct {
 	MaxBodyBytes int64
 	// Logger receives refused requests and broadcasts. Nil discards them.
 	Logger *slog.Logger
+	// MRTR reports the relay's multi-round-trip counts (relay.MRTRStats,
+	// passed as a JSON-encodable value: this package does not import the
+	// relay), shown as "mrtr" in GET /stats. Nil leaves them out.
+	MRTR func() any
 }
 
 // Realm is the protection space in the admin listener's challenges.
@@ -54,6 +60,7 @@ const Realm = "mcpgate-admin"
 // Handler serves the admin endpoints.
 type Handler struct {
 	sessions Sessions
+	mrtr     func() any
 	digest   secret.Digest
 	maxBody  int64
 	log      *slog.Logger
@@ -76,7 +83,7 @@ func New(sessions Sessions, opts Options) (*Handler, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{sessions: sessions, digest: opts.TokenDigest, maxBody: opts.MaxBodyBytes, log: log, mux: http.NewServeMux()}
+	h := &Handler{sessions: sessions, mrtr: opts.MRTR, digest: opts.TokenDigest, maxBody: opts.MaxBodyBytes, log: log, mux: http.NewServeMux()}
 	h.mux.Handle("/stats", httpkit.Handle(log, only(http.MethodGet, h.stats)))
 	h.mux.Handle("/broadcast", httpkit.Handle(log, only(http.MethodPost, h.broadcast)))
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -139,8 +146,19 @@ func (h *Handler) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare(d[:], h.digest[:]) == 1
 }
 
+// stats is mcpsession.Stats, plus "mrtr" (relay.MRTRStats: parked calls,
+// park-limit refusals, park timeouts) when Options.MRTR is set.
+type stats struct {
+	mcpsession.Stats
+	MRTR any `json:"mrtr,omitempty"`
+}
+
 func (h *Handler) stats(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, h.sessions.Stats())
+	s := stats{Stats: h.sessions.Stats()}
+	if h.mrtr != nil {
+		s.MRTR = h.mrtr()
+	}
+	writeJSON(w, s)
 	return nil
 }
 

@@ -28,6 +28,8 @@ type listenFilter struct {
 	PromptsListChanged    bool     `json:"promptsListChanged,omitempty"`
 	ResourcesListChanged  bool     `json:"resourcesListChanged,omitempty"`
 	ResourceSubscriptions []string `json:"resourceSubscriptions,omitempty"`
+	// TaskIDs are tasks whose status changes are pushed (tasks_notify.go).
+	TaskIDs []string `json:"taskIds,omitempty"`
 }
 
 func handleListen(ctx context.Context, s *server, r *request) (any, *jsonrpc.Error) {

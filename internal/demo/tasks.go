@@ -45,6 +45,8 @@ type taskStore struct {
 	// tasks are the live tasks by id.
 	tasks  map[string]*demoTask
 	closed bool
+	// notify hears every status change (tasks_notify.go); nil: nobody.
+	notify func(taskView)
 }
 
 // demoTask is one task. Fields after cancel are guarded by taskStore.mu.
@@ -154,6 +156,7 @@ func (st *taskStore) finish(t *demoTask, ctx context.Context, res *toolResult, r
 	default:
 		t.status, t.result = mcp.TaskCompleted, jsonrpc.MustRaw(res)
 	}
+	t.changedLocked()
 }
 
 // close cancels every task and waits for their goroutines; no task starts
@@ -182,6 +185,7 @@ func (t *demoTask) ask(ctx context.Context, reqs map[string]inputRequest) (map[s
 		t.asked[k] = v
 	}
 	t.status, t.updated = mcp.TaskInputRequired, time.Now()
+	t.changedLocked()
 	for {
 		out := make(map[string]json.RawMessage, len(reqs))
 		for k := range reqs {
@@ -321,6 +325,7 @@ func updateTask(t *demoTask, p *taskParams) any {
 		t.updated = time.Now()
 		close(t.changed)
 		t.changed = make(chan struct{})
+		t.changedLocked()
 	}
 	return emptyObject
 }
@@ -332,6 +337,7 @@ func cancelTask(t *demoTask, _ *taskParams) any {
 	if !mcp.TaskTerminal(t.status) {
 		t.status, t.updated, t.asked = mcp.TaskCancelled, time.Now(), nil
 		t.cancel()
+		t.changedLocked()
 	}
 	return emptyObject
 }

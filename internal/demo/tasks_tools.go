@@ -143,6 +143,7 @@ func handleModernToolsCall(ctx context.Context, s *server, r *request) (any, *js
 			return res, nil // still gathering input (an InputRequiredResult), or refused
 		}
 	}
+	s.modern.tasks.watch(s.notifyTaskListens) // tasks_notify.go
 	return s.modern.tasks.start(run)
 }
 

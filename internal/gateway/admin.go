@@ -25,7 +25,7 @@ func (g *Gateway) adminRoutes() (http.Handler, error) {
 	if a.Digest.IsZero() {
 		return nil, fmt.Errorf("admin token %s is not resolved (config.Resolve reads it)", a.Token)
 	}
-	h, err := admin.New(g.hub, admin.Options{TokenDigest: a.Digest, Logger: g.log.With("component", "admin")})
+	h, err := admin.New(g.hub, admin.Options{TokenDigest: a.Digest, Logger: g.log.With("component", "admin"), MRTR: func() any { return g.relay.MRTRStats() }})
 	if err != nil {
 		return nil, fmt.Errorf("building admin handler: %w", err)
 	}

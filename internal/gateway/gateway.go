@@ -221,6 +221,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		Logger:       g.log.With("component", "ssetransport"),
 	})
 	g.registerSessionMetrics()
+	g.registerMRTRMetrics() // mrtr_metrics.go
 	h, err := g.routes()
 	if err != nil {
 		return nil, err

@@ -67,21 +67,7 @@ func TestListenResourceUpdates(t *testing.T) {
 	frames := ssetest.NewReader(listen.Body)
 	next := func() (method string, params json.RawMessage) {
 		t.Helper()
-		f, err := frames.Next()
-		for err == nil && !f.HasData {
-			f, err = frames.Next() // keep-alive comments
-		}
-		if err != nil {
-			t.Fatalf("reading the listen stream: %v", err)
-		}
-		var m struct {
-			Method string          `json:"method"`
-			Params json.RawMessage `json:"params"`
-		}
-		if err := json.Unmarshal([]byte(f.Data), &m); err != nil {
-			t.Fatalf("listen frame %q: %v", f.Data, err)
-		}
-		return m.Method, m.Params
+		return nextListenFrame(t, frames) // tasks_listen_test.go
 	}
 	// The lone demo owns every URI and declares resources.subscribe, but
 	// refuses to subscribe to an unknown one: only uri is honoured.

@@ -78,6 +78,8 @@ type listenFilter struct {
 	PromptsListChanged    bool     `json:"promptsListChanged,omitempty"`
 	ResourcesListChanged  bool     `json:"resourcesListChanged,omitempty"`
 	ResourceSubscriptions []string `json:"resourceSubscriptions,omitempty"`
+	// TaskIDs are the tasks followed (the tasks extension; tasks_listen.go).
+	TaskIDs []string `json:"taskIds,omitempty"`
 }
 
 // listen serves a subscriptions/listen request: it acknowledges the
@@ -93,6 +95,9 @@ func (r *Relay) listen(ctx context.Context, c *Client, msg *jsonrpc.Message, out
 		return jsonrpc.NewError(jsonrpc.CodeInvalidParams, "Invalid params: notifications filter required")
 	}
 	f := p.Notifications
+	if rpcErr := checkListenTasks(c, f); rpcErr != nil {
+		return rpcErr // tasks_listen.go
+	}
 	// Honoured subset [SUB §Acknowledgment]: the list kinds as asked, and
 	// the resources whose upstream can deliver updates (listensubs.go).
 	honoured := listenFilter{
@@ -118,9 +123,13 @@ func (r *Relay) listen(ctx context.Context, c *Client, msg *jsonrpc.Message, out
 		delete(r.listens, l)
 		r.mu.Unlock()
 		r.releaseListenSubs(l) // [SUB §Cancellation]: the stream ended
+		r.releaseListenTasks(l)
 	}()
 	if len(f.ResourceSubscriptions) > 0 {
 		honoured.ResourceSubscriptions = r.listenSubscribe(ctx, c, l, f.ResourceSubscriptions)
+	}
+	if len(f.TaskIDs) > 0 {
+		honoured.TaskIDs = r.listenTasks(ctx, c, l, f.TaskIDs) // tasks_listen.go
 	}
 	ack := jsonrpc.NewNotification(mcp.NotificationSubscriptionsAcknowledged,
 		jsonrpc.MustRaw(map[string]any{"notifications": honoured, "_meta": tagMeta}))

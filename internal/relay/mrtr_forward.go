@@ -91,12 +91,12 @@ func (r *Relay) forwardMRTR(ctx context.Context, c *Client, msg *jsonrpc.Message
 		if json.Unmarshal(rp.state, &state) != nil {
 			return nil, invalidParams("requestState must be a string")
 		}
-		p, rpcErr := r.resume(c, msg, state, out)
+		p, rpcErr := r.resume(c, msg, state, out, up.routing.token)
 		if rpcErr != nil {
 			return nil, rpcErr
 		}
 		if p != nil {
-			return p.wait(ctx, c, msg, avail)
+			return c.urlElicitationResult(p.wait(ctx, c, msg, avail)) // mrtr_url.go
 		}
 		// The parked call is unknown here (finished, taken by a
 		// concurrent retry, or held by another gateway process): a fresh
@@ -106,14 +106,14 @@ func (r *Relay) forwardMRTR(ctx context.Context, c *Client, msg *jsonrpc.Message
 	if rpcErr != nil {
 		return nil, rpcErr
 	}
-	return p.wait(ctx, c, msg, avail)
+	return c.urlElicitationResult(p.wait(ctx, c, msg, avail))
 }
 
 // resume opens a requestState and attaches the request to the parked call
 // it names. A token that fails its checks is -32602
 // [MRTR §Server Requirements] 4–5 ("sep-2322-reject-tampered-state"); a
 // valid token whose call is not parked here returns nil, nil.
-func (r *Relay) resume(c *Client, msg *jsonrpc.Message, state string, out Stream) (*parkedCall, *jsonrpc.Error) {
+func (r *Relay) resume(c *Client, msg *jsonrpc.Message, state string, out Stream, progressToken json.RawMessage) (*parkedCall, *jsonrpc.Error) {
 	claims, err := r.mrtr.sealer.open(state)
 	switch {
 	case err != nil:
@@ -128,20 +128,22 @@ func (r *Relay) resume(c *Client, msg *jsonrpc.Message, state string, out Stream
 		return nil, nil
 	}
 	p := r.mrtr.lookup(claims.parked)
-	if p == nil || !p.attach(c, out) {
+	if p == nil || !p.attach(c, out, progressToken) {
 		return nil, nil
 	}
 	return p, nil
 }
 
-// attach makes the request holding out the call's current round.
-func (p *parkedCall) attach(c *Client, out Stream) bool {
+// attach makes the request holding out the call's current round; its
+// progress token (raw, may be nil) is the one progress goes out with now.
+func (p *parkedCall) attach(c *Client, out Stream, progressToken json.RawMessage) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.state != parked || p.owner != c.Principal.Key() {
 		return false
 	}
 	p.state, p.attachedTo = attached, out
+	p.roundToken = cloneToken(progressToken)
 	p.idle.Store(false)
 	p.parkTimer.Stop()
 	p.resumedAt = time.Now()
@@ -167,6 +169,14 @@ func (r *Relay) initCall(cl *call, c *Client, msg *jsonrpc.Message, name string,
 	return up.apply(msg.Params, cl.gatewayToken)
 }
 
+// cloneToken copies a raw progress token; an absent or null one is nil.
+func cloneToken(tok json.RawMessage) json.RawMessage {
+	if len(tok) == 0 || string(tok) == "null" {
+		return nil
+	}
+	return bytes.Clone(tok)
+}
+
 // noCancel is the cancel of a parked call's relay call: a stateless client
 // cannot send notifications/cancelled (it closes the stream instead).
 func noCancel() {}
@@ -183,6 +193,9 @@ func (r *Relay) startParkable(ctx context.Context, c *Client, msg *jsonrpc.Messa
 	if rpcErr != nil {
 		return nil, rpcErr
 	}
+	// The tokens outlive this request, whose body is reused once it ends.
+	cl.clientToken = cloneToken(cl.clientToken)
+	p.roundToken = cl.clientToken
 	if rp.state != nil || rp.hasResponses {
 		// The gateway's own MRTR members mean nothing to L.
 		params = withoutMembers(params, "requestState", "inputResponses")
@@ -331,11 +344,13 @@ func (p *parkedCall) park(msg *jsonrpc.Message) (json.RawMessage, *jsonrpc.Error
 	if !p.registered {
 		_, _ = rand.Read(p.id[:]) // anonymous principals share one quota: owner ""
 		if e := r.mrtr.register(p, r.opts.MRTR.MaxParked, r.opts.MRTR.MaxParkedPerPrincipal); e != nil {
+			r.mrtr.limitRefused.Add(1)
 			r.log.Warn("call refused: too many parked calls", "upstream", p.upstream, "method", msg.Method)
 			p.end(errTooManyParked, true)
 			return nil, e
 		}
 		p.registered = true
+		r.mrtr.parkedTotal.Add(1)
 		p.request = requestDigest(msg.Method, msg.Params)
 	}
 	timeout := r.parkTimeout()

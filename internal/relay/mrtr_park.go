@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -103,6 +104,9 @@ type mrtrRegistry struct {
 	calls map[[16]byte]*parkedCall
 	// perPrincipal counts calls by principal key.
 	perPrincipal map[string]int
+
+	// Counters for MRTRStats (mrtr_stats.go).
+	parkedTotal, limitRefused, parkTimeouts atomic.Uint64
 }
 
 func (r *Relay) mrtrInit() error {
@@ -224,6 +228,9 @@ type parkedCall struct {
 	// while parked.
 	state      parkState
 	attachedTo Stream
+	// roundToken is the progress token of the request attached now (or
+	// last attached), cloned; nil when it asked for no progress.
+	roundToken json.RawMessage
 	// inputs are the upstream's requests not answered yet, in arrival order.
 	inputs []*pendingInput
 	// keyUses counts the keys handed out, so that each is unique in the
@@ -265,12 +272,39 @@ func (p *parkedCall) Send(m *jsonrpc.Message) error {
 		return nil
 	}
 	p.mu.Lock()
-	out := p.attachedTo
+	out, tok := p.attachedTo, p.roundToken
 	p.mu.Unlock()
 	if out == nil {
 		return nil
 	}
+	if m.Method == mcp.NotificationProgress {
+		if m = p.retoken(m, tok); m == nil {
+			return nil
+		}
+	}
 	return out.Send(m)
+}
+
+// retoken gives a progress notification the progress token of the request
+// attached now: a retry is a new request with its own token, and progress
+// may reference only the token of an active request [PR §Behavior
+// Requirements] 1 (docs/specification/2025-11-25/basic/utilities/progress.mdx;
+// docs/protocol-eras.md §4.3 A step 4). The upstream knows only the first
+// round's (gateway) token, which upstreamProgress has already turned into
+// the first request's; a retry without a token gets no progress.
+func (p *parkedCall) retoken(m *jsonrpc.Message, tok json.RawMessage) *jsonrpc.Message {
+	if tok == nil {
+		return nil
+	}
+	if bytes.Equal(tok, p.clientToken) {
+		return m // round 1, or a retry reusing the token
+	}
+	var params map[string]json.RawMessage
+	if json.Unmarshal(m.Params, &params) != nil {
+		return nil
+	}
+	params["progressToken"] = tok
+	return jsonrpc.NewNotification(m.Method, jsonrpc.MustRaw(params))
 }
 
 var errStreamClosed = errors.New("relay: the call's stream is closed")
@@ -383,6 +417,7 @@ func (p *parkedCall) parkExpired() {
 	expired := p.state == parked
 	p.mu.Unlock()
 	if expired {
+		p.r.mrtr.parkTimeouts.Add(1)
 		p.r.log.Debug("parked call dropped: no retry", "upstream", p.upstream, "after", p.r.parkTimeout())
 		p.end(errParkTimedOut, true)
 	}

@@ -72,6 +72,7 @@ func (h *UserHandler) UpstreamReady(name string, info *upstream.Info) {
 	if o, ok := h.origin(name); ok {
 		h.r.goRefreshFrom(o, listTools, listPrompts, listResources, listTemplates)
 		h.r.listenChanges(listChangesKey(name, h.user), name, o.conn, info) // modern_listen.go
+		h.r.noteUserTasks(name, info)
 	}
 }
 

@@ -92,6 +92,7 @@ type Relay struct {
 	mrtr      mrtrRegistry                  // parked multi-round-trip calls (mrtr_park.go)
 	metas     sessionMetas                  // pre-encoded _meta for modern upstreams (modern.go)
 	upListens upstreamListens               // the gateway's listens on modern upstreams (modern_listen.go)
+	tasks     taskState                     // per-user tasks offers, listens following tasks (tasks_peruser.go, tasks_listen.go)
 
 	mu sync.Mutex // guards the fields below
 	// clients are the attached client sessions by session ID.

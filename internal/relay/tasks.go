@@ -28,9 +28,11 @@ import (
 // whether to make a task [TASKS §How Tasks work 1].
 
 // tasksOffered reports whether a shared modern upstream declares the tasks
-// extension. Per-user upstreams are not looked at (their connections are
-// made per user, after discovery answers).
+// extension, or a per-user one was seen to (tasks_peruser.go).
 func (r *Relay) tasksOffered() bool {
+	if r.tasks.perUserOffered() {
+		return true
+	}
 	for _, u := range r.upstreams {
 		if info := u.info(); info != nil && info.Era == upstream.EraModern {
 			if v, ok := jsonrpc.Lookup(info.Capabilities.Extensions, mcp.ExtensionTasks); ok && string(v) != "null" {
@@ -139,6 +141,7 @@ func (r *Relay) wrapTaskResult(cl *call, resp *jsonrpc.Message, err error) (*jso
 		r.log.Warn("upstream task result without a usable taskId", "upstream", cl.upstream)
 		return jsonrpc.NewErrorResponse(resp.ID, jsonrpc.NewError(jsonrpc.CodeInternalError, "Internal error: the upstream returned a malformed task")), nil
 	}
+	r.noteTasksFrom(cl.upstream) // tasks_peruser.go: a per-user upstream that made a task offers them
 	tok := r.mrtr.sealer.sealTask(&taskClaims{replica: r.mrtr.replica, principal: principalDigest(cl.client.Principal.Key()),
 		upstream: cl.upstream, taskID: id})
 	out := *resp

@@ -94,6 +94,7 @@ type upstreamTask struct {
 	ResultType     string                     `json:"resultType"`
 	TaskID         string                     `json:"taskId"`
 	Status         string                     `json:"status"`
+	StatusMessage  string                     `json:"statusMessage"`
 	PollIntervalMs int64                      `json:"pollIntervalMs"`
 	InputRequests  map[string]json.RawMessage `json:"inputRequests"`
 	Result         json.RawMessage            `json:"result"`
@@ -133,6 +134,9 @@ type taskDriver struct {
 	conn upstream.Conn
 	id   string
 	meta json.RawMessage
+	// progress is the state of the progress reported from the task's
+	// status (tasks_progress.go).
+	progress taskProgress
 }
 
 // params are the params of a tasks/* request about the task.
@@ -173,6 +177,7 @@ func (d *taskDriver) run(ctx context.Context, pollMs int64) (json.RawMessage, *j
 		if json.Unmarshal(resp.Result, &t) != nil {
 			return nil, jsonrpc.NewError(jsonrpc.CodeInternalError, "Internal error: the upstream returned a malformed task"), nil
 		}
+		d.report(&t) // tasks_progress.go
 		switch t.Status {
 		case mcp.TaskCompleted:
 			return t.Result, nil, nil

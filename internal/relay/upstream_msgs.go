@@ -114,6 +114,10 @@ func (r *Relay) upstreamMessage(o origin, msg *jsonrpc.Message) {
 		r.goRefreshFrom(o, listResources, listTemplates)
 	case mcp.NotificationResourceUpdated:
 		r.upstreamResourceUpdated(o, msg)
+	case mcp.NotificationSubscriptionsAcknowledged:
+		r.upstreamListenAcked(o, msg) // modern_listen_ack.go
+	case notificationTasks, notificationTasksStatus:
+		r.upstreamTaskStatus(o, msg) // tasks_listen.go
 	default:
 		r.log.Debug("upstream notification dropped", "upstream", name, "method", truncate(msg.Method, 100))
 	}

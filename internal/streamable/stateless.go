@@ -221,7 +221,7 @@ func checkStateless(r *http.Request, msg *jsonrpc.Message) *jsonrpc.Error {
 	// [SH26 §Standard Request Headers, §Value Encoding]: Mcp-Name mirrors
 	// params.name, params.uri or params.taskId; surrounding whitespace is
 	// not part of a field value (RFC 9110 §5.5).
-	if field := nameField(msg.Method); field != "" {
+	if field := mcp.NameField(msg.Method); field != "" {
 		var want *string
 		if raw, ok := member(msg.Params, field); ok {
 			_ = json.Unmarshal(raw, &want)
@@ -237,19 +237,6 @@ func checkStateless(r *http.Request, msg *jsonrpc.Message) *jsonrpc.Error {
 		}
 	}
 	return nil
-}
-
-// nameField is the params field Mcp-Name mirrors for method, or "".
-func nameField(method string) string {
-	switch method {
-	case mcp.MethodToolsCall, mcp.MethodPromptsGet:
-		return "name"
-	case mcp.MethodResourcesRead:
-		return "uri"
-	case mcp.MethodTasksGet, mcp.MethodTasksUpdate, mcp.MethodTasksCancel:
-		return "taskId"
-	}
-	return ""
 }
 
 // paramHeaders collects the Mcp-Param-* headers by lower-cased suffix; nil

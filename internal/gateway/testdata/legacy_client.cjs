@@ -5,24 +5,14 @@
 // tools, makes the calls, and prints one JSON line:
 // {"version", "tools": [names], "results": [text of each call]}.
 const { Client } = require("@modelcontextprotocol/sdk/client/index.js");
-const { SSEClientTransport } = require("@modelcontextprotocol/sdk/client/sse.js");
+const { transport: open } = require("../../mcpsession/mcpsessiontest/testdata/tstransport.cjs");
 
 async function main() {
   const [url, version, callsJSON] = process.argv.slice(2);
   const client = new Client({ name: "ts-legacy-client", version: "1" }, { capabilities: {} });
-  const transport = new SSEClientTransport(new URL(url));
-  let negotiated = "";
-  const setVersion = transport.setProtocolVersion.bind(transport);
-  transport.setProtocolVersion = (v) => { negotiated = v; setVersion(v); };
-  if (version) {
-    const send = transport.send.bind(transport);
-    transport.send = (msg, opts) => {
-      if (msg.method === "initialize") msg.params.protocolVersion = version;
-      return send(msg, opts);
-    };
-  }
+  const { transport, negotiated } = open("sse", url, version);
   await client.connect(transport);
-  const out = { version: negotiated, tools: [], results: [] };
+  const out = { version: negotiated(), tools: [], results: [] };
   let cursor;
   do {
     const page = await client.listTools(cursor ? { cursor } : {});

@@ -1,9 +1,11 @@
 package httpup_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -27,13 +29,23 @@ type recorder struct {
 	mu      sync.Mutex // guards the fields below
 	methods []string   // HTTP methods, in order
 	headers []http.Header
-	expire  string // a session id to answer 404 for
+	bodies  []string // the JSON-RPC method of each POST, "" for others
+	expire  string   // a session id to answer 404 for
 }
 
 func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	var method string
+	if req.Method == http.MethodPost {
+		body, _ := io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		if raw, ok := jsonrpc.Lookup(body, "method"); ok {
+			method = strings.Trim(string(raw), `"`)
+		}
+	}
 	r.mu.Lock()
 	r.methods = append(r.methods, req.Method)
 	r.headers = append(r.headers, req.Header.Clone())
+	r.bodies = append(r.bodies, method)
 	dead := r.expire != "" && req.Header.Get("Mcp-Session-Id") == r.expire
 	r.mu.Unlock()
 	if dead {
@@ -193,7 +205,7 @@ func TestSDKServerRequestOnPostStream(t *testing.T) {
 }
 
 func TestSDKServerCancel(t *testing.T) {
-	srv, _ := startSDK(t, nil)
+	srv, rec := startSDK(t, nil)
 	c := newConn(t, srv.URL, remotetest.NewHandler(), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
@@ -203,6 +215,28 @@ func TestSDKServerCancel(t *testing.T) {
 	}
 	// The connection still serves.
 	wantText(t, callTool(t, c, "echo", `{"message":"after"}`), "echo: after")
+	// Closed at once, the Conn still delivers the cancellation before its
+	// DELETE; otherwise the wait tool runs on and the SDK's DELETE (and
+	// the test server's Close) waits for it.
+	cctx, ccancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer ccancel()
+	if err := c.Close(cctx); err != nil {
+		t.Fatal(err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	cancelled, deleted := -1, -1
+	for i, m := range rec.methods {
+		switch {
+		case m == http.MethodPost && rec.bodies[i] == "notifications/cancelled" && cancelled < 0:
+			cancelled = i
+		case m == http.MethodDelete && deleted < 0:
+			deleted = i
+		}
+	}
+	if cancelled < 0 || deleted < cancelled {
+		t.Errorf("notifications/cancelled at request %d, DELETE at %d; want the cancellation first (requests %v %v)", cancelled, deleted, rec.methods, rec.bodies)
+	}
 }
 
 func TestSDKServerSessionExpiry(t *testing.T) {

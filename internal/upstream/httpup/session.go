@@ -1,7 +1,6 @@
 package httpup
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -54,6 +53,28 @@ type session struct {
 	modern      bool  // the stateless era (modern.go)
 	closed      bool  // Close began: no new goroutines
 	wg          sync.WaitGroup
+	// posts counts the POST round trips under way (until their response
+	// headers); drained, when set, is closed as posts reaches zero
+	// (Close of an expired session waits for it).
+	posts   int
+	drained chan struct{}
+}
+
+// beginPost and endPost bracket a POST's round trip: Close of an expired
+// session waits for those under way.
+func (s *session) beginPost() {
+	s.mu.Lock()
+	s.posts++
+	s.mu.Unlock()
+}
+
+func (s *session) endPost() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.posts--; s.posts == 0 && s.drained != nil {
+		close(s.drained)
+		s.drained = nil
+	}
 }
 
 func newSession(cl *client, sink remote.Sink) *session {
@@ -114,13 +135,12 @@ func (s *session) Ready() {
 
 // request builds a request to the endpoint with the session's headers.
 func (s *session) request(ctx context.Context, method string, body []byte, accept []string, lastEventID string) (*http.Request, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, s.cl.url, rd)
+	req, err := http.NewRequestWithContext(ctx, method, s.cl.url, nil)
 	if err != nil {
 		return nil, err
+	}
+	if body != nil {
+		setBody(req, body) // sent.go
 	}
 	h := s.cl.p.NewHeader(5)
 	h["Accept"] = accept
@@ -142,6 +162,13 @@ func (s *session) request(ctx context.Context, method string, body []byte, accep
 	return req, nil
 }
 
+// hasExpired reports whether the server answered 404 for the session.
+func (s *session) hasExpired() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.expired
+}
+
 // hasID reports whether the session has an id, which is what makes a 404
 // mean "expired" [T §Session Management 4].
 func (s *session) hasID() bool {
@@ -153,6 +180,12 @@ func (s *session) hasID() bool {
 // Send implements remote.Session: one POST per message
 // [T §Sending Messages 1-3].
 func (s *session) Send(ctx context.Context, m remote.Outgoing) error {
+	if s.hasExpired() {
+		// The server forgot the session (its GET stream met the 404
+		// first) and this message has not gone out: the Conn may send it
+		// again on a new session [T §Session Management 4].
+		return fmt.Errorf("posting: %w", remote.ErrSessionExpired)
+	}
 	// The request ends with the caller's ctx or the session, whichever
 	// ends first.
 	rctx, cancel := context.WithCancel(ctx)
@@ -172,9 +205,11 @@ func (s *session) Send(ctx context.Context, m remote.Outgoing) error {
 	if modern {
 		setModernHeaders(ctx, req.Header, m) // modern.go
 	}
+	s.beginPost()
 	resp, err := s.cl.p.Client.Do(req)
+	s.endPost()
 	if err != nil {
-		return s.transportError(ctx, "posting", err)
+		return s.transportError(ctx, "posting", err, bodySent(req))
 	}
 	if resp.StatusCode == http.StatusNotFound && s.hasID() {
 		remote.Drain(resp.Body)
@@ -217,20 +252,22 @@ func (s *session) Send(ctx context.Context, m remote.Outgoing) error {
 
 // transportError turns a failed round trip into Send's error. A failure
 // that is not the caller's doing (the server unreachable, the connection
-// reset) ends the session: the next one starts after a backoff.
-func (s *session) transportError(ctx context.Context, what string, err error) error {
+// reset) ends the session: the next one starts after a backoff. sent says
+// whether the request may have reached the server (its body was written).
+func (s *session) transportError(ctx context.Context, what string, err error, sent bool) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	if s.ctx.Err() != nil {
-		s.mu.Lock()
-		expired := s.expired
-		s.mu.Unlock()
-		if expired {
-			// Closed because the server forgot the session (its GET
-			// stream met the 404 first): the server would have answered
-			// this request 404 too, so the Conn may send it again on a
-			// new session [T §Session Management 4].
+		if s.hasExpired() && !sent {
+			// Aborted before it was written because the server forgot
+			// the session (its GET stream met the 404 first): the server
+			// never saw it, so the Conn may send it again on a new
+			// session [T §Session Management 4]. One that was written
+			// gets its own answer first (Close waits for it): a 404,
+			// sent again like this, or a stream, cut off with the
+			// session — the server may be running it, and sending it
+			// again could run a tool twice.
 			return fmt.Errorf("%s: %w", what, remote.ErrSessionExpired)
 		}
 		return fmt.Errorf("%s: %w: the session is closed", what, upstream.ErrUnavailable)
@@ -330,7 +367,7 @@ func (s *session) resume(ctx context.Context, lastID string) (*http.Response, er
 	if err != nil {
 		unhook()
 		cancel()
-		return nil, s.transportError(ctx, "resuming", err)
+		return nil, s.transportError(ctx, "resuming", err, true) // the POST was seen
 	}
 	// The body outlives this function: cancel when it is closed.
 	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: func() { unhook(); cancel() }}
@@ -338,7 +375,9 @@ func (s *session) resume(ctx context.Context, lastID string) (*http.Response, er
 	case resp.StatusCode == http.StatusNotFound && s.hasID():
 		remote.Drain(resp.Body)
 		s.end(remote.ErrSessionExpired)
-		return nil, fmt.Errorf("resuming: %w", remote.ErrSessionExpired)
+		// The session is renewed, but the call is not sent again: the
+		// server saw it (its stream was being read), and may have run it.
+		return nil, fmt.Errorf("%w: resuming: the session expired with the call in flight", upstream.ErrUnavailable)
 	case resp.StatusCode != http.StatusOK || !remote.IsEventStream(resp.Header.Get("Content-Type")):
 		remote.Drain(resp.Body)
 		return nil, fmt.Errorf("%w: resuming: %w", upstream.ErrUnavailable, remote.StatusError(resp))

@@ -127,7 +127,21 @@ func (s *session) Close(ctx context.Context) {
 	s.mu.Lock()
 	s.closed = true
 	expired := s.expired
+	var drained chan struct{}
+	if expired && s.posts > 0 {
+		drained = make(chan struct{})
+		s.drained = drained
+	}
 	s.mu.Unlock()
+	if drained != nil {
+		// The server forgot the session: the POSTs under way get their
+		// own answer (a 404 lets the Conn send the call again on the next
+		// session; aborted, a call the server never saw would be lost).
+		select {
+		case <-drained:
+		case <-ctx.Done():
+		}
+	}
 	s.stop()
 	if !expired && s.hasID() {
 		if req, err := s.request(ctx, http.MethodDelete, nil, acceptPost, ""); err == nil {

@@ -76,6 +76,11 @@ func (c *Conn) call(ctx context.Context, a *attempt, method string, params json.
 	id := c.nextID.Add(1)
 	ch, ok := a.register(id)
 	if !ok {
+		if errors.Is(a.session().Err(), ErrSessionExpired) {
+			// Never sent, and the server forgot the session: Call sends
+			// it on the next one [T §Session Management 4].
+			return nil, fmt.Errorf("calling upstream %q: %w", c.opts.Name, ErrSessionExpired)
+		}
 		return nil, c.unavailable("the session ended")
 	}
 	defer a.unregister(id)
@@ -126,34 +131,12 @@ func (c *Conn) cancelUpstream(ctx context.Context, a *attempt, id int64) {
 	}
 	params := fmt.Appendf(nil, `{"requestId":%d,"reason":%q}`, id, reason)
 	body := appendMessage(nil, 0, mcp.NotificationCancelled, params)
-	c.background(func(ctx context.Context) {
+	a.background(func(ctx context.Context) {
 		err := a.session().Send(ctx, Outgoing{Body: body, Kind: jsonrpc.KindNotification, Method: mcp.NotificationCancelled})
 		if err != nil {
 			c.log.Debug("upstream cancellation not sent", "id", id, "err", err)
 		}
 	})
-}
-
-// background runs f on a goroutine Close waits for, with a context bounded
-// by ShutdownGrace. Nothing runs once Close has begun.
-func (c *Conn) background(f func(ctx context.Context)) {
-	// Close marks the supervisor closed under its lock before it waits
-	// for bg, so no Add can come after that wait has begun.
-	c.sup.Lock()
-	closed := c.sup.ClosedLocked()
-	if !closed {
-		c.bg.Add(1)
-	}
-	c.sup.Unlock()
-	if closed {
-		return
-	}
-	go func() {
-		defer c.bg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), c.opts.ShutdownGrace)
-		defer cancel()
-		f(ctx)
-	}()
 }
 
 // Notify sends a notification. It returns once the server has taken it.

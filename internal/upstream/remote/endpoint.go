@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+
+	"github.com/mcpgate/mcpgate/internal/upstream"
 )
 
 // Endpoint configures one remote upstream: the transport-independent Conn
@@ -29,7 +31,7 @@ type Endpoint struct {
 	Client *http.Client
 	// MaxMessageSize bounds a JSON response and one SSE event, in bytes; a
 	// larger one fails the call (or, on a legacy stream, the session).
-	// Zero means DefaultMaxMessageSize.
+	// Zero means upstream.DefaultMaxMessageSize.
 	MaxMessageSize int64
 }
 
@@ -61,7 +63,7 @@ func (e *Endpoint) Prepare(transport string, log *slog.Logger) (*Prepared, error
 		p.Client = NewClient(NewTransport())
 	}
 	if p.Max <= 0 {
-		p.Max = DefaultMaxMessageSize
+		p.Max = upstream.DefaultMaxMessageSize
 	}
 	p.Header = make(http.Header, len(e.Header))
 	for k, v := range e.Header {

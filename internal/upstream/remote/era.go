@@ -112,7 +112,17 @@ func (c *Conn) discover(ctx context.Context, a *attempt, ms ModernSession, timeo
 	ms.Modern(mcp.ModernVersions[0])
 	dctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	sent := mcp.ModernVersions[0]
 	call := func(ctx context.Context, method string, params json.RawMessage) (*jsonrpc.Message, error) {
+		// Discover retries a -32022 with a version the server named
+		// [V26 §Protocol Version Negotiation] (V26:
+		// docs/specification/2026-07-28/basic/versioning.mdx); the
+		// MCP-Protocol-Version header must carry the version of the
+		// request's _meta [SH26 §Standard Request Headers].
+		if v := metaVersion(params); v != "" && v != sent {
+			sent = v
+			ms.Modern(v)
+		}
 		return c.call(ctx, a, method, params)
 	}
 	info, err := upstream.Discover(dctx, call, c.opts.ClientInfo)
@@ -147,4 +157,21 @@ func eraName(e upstream.Era) string {
 		return "modern"
 	}
 	return "session"
+}
+
+// metaVersion reads params._meta's protocol version, or "".
+func metaVersion(params json.RawMessage) string {
+	meta, ok := jsonrpc.Lookup(params, "_meta")
+	if !ok {
+		return ""
+	}
+	raw, ok := jsonrpc.Lookup(meta, mcp.MetaProtocolVersion)
+	if !ok {
+		return ""
+	}
+	var v string
+	if json.Unmarshal(raw, &v) != nil {
+		return ""
+	}
+	return v
 }

@@ -18,11 +18,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/mcpgate/mcpgate/internal/mcp"
 	"github.com/mcpgate/mcpgate/internal/upstream"
 )
 
@@ -38,25 +36,9 @@ var (
 	ErrSessionExpired = errors.New("upstream session expired")
 )
 
-// Defaults for the zero values of Options.
-const (
-	DefaultInitTimeout       = 30 * time.Second
-	DefaultRestartBackoffMin = 250 * time.Millisecond
-	DefaultRestartBackoffMax = 30 * time.Second
-	DefaultStableAfter       = 30 * time.Second
-	DefaultMaxMessageSize    = 16 << 20
-	DefaultShutdownGrace     = 2 * time.Second
-	DefaultMaxInFlight       = 1024
-	DefaultProbeTimeout      = 3 * time.Second
-)
-
-// DefaultCapabilities are the client capabilities declared to a remote
-// upstream when Options.Capabilities is empty: the gateway relays sampling,
-// elicitation and roots from its clients.
-var DefaultCapabilities = json.RawMessage(`{"roots":{"listChanged":true},"sampling":{},"elicitation":{}}`)
-
-// DefaultClientInfo is the clientInfo sent when Options.ClientInfo is empty.
-var DefaultClientInfo = json.RawMessage(`{"name":"mcpgate","version":"devel"}`)
+// DefaultMaxInFlight is the MaxInFlight of its zero value; the other
+// defaults are upstream's (upstream.DefaultInitTimeout, …).
+const DefaultMaxInFlight = 1024
 
 // Options configure a Conn. The wire options (URL, headers, HTTP client)
 // belong to the Dialer.
@@ -70,10 +52,10 @@ type Options struct {
 	// speaks it [L §Version Negotiation].
 	ProtocolVersion string
 	// ClientInfo is the clientInfo sent at initialize; empty means
-	// DefaultClientInfo.
+	// upstream.DefaultClientInfo.
 	ClientInfo json.RawMessage
 	// Capabilities is the ClientCapabilities object sent at initialize;
-	// empty means DefaultCapabilities.
+	// empty means upstream.DefaultCapabilities.
 	Capabilities json.RawMessage
 	// InitTimeout bounds connecting and the initialize round trip; zero
 	// means 30s.
@@ -115,50 +97,27 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Name == "" {
 		errs = append(errs, errors.New("name is required"))
 	}
-	if o.InitTimeout < 0 || o.RestartBackoffMin < 0 || o.RestartBackoffMax < 0 ||
-		o.StableAfter < 0 || o.ReadyWait < 0 || o.ShutdownGrace < 0 || o.MaxInFlight < 0 || o.ProbeTimeout < 0 {
-		errs = append(errs, errors.New("durations and limits must not be negative"))
+	d := upstream.Durations{Init: &o.InitTimeout, BackoffMin: &o.RestartBackoffMin, BackoffMax: &o.RestartBackoffMax,
+		StableAfter: &o.StableAfter, ReadyWait: &o.ReadyWait, ShutdownGrace: &o.ShutdownGrace, Probe: &o.ProbeTimeout}
+	errs = append(errs, d.Check()...)
+	if o.MaxInFlight < 0 {
+		errs = append(errs, errors.New("max in flight must not be negative"))
 	}
 	if !o.Protocol.Valid() {
 		errs = append(errs, fmt.Errorf("unknown protocol %q", o.Protocol))
 	}
-	if o.ProtocolVersion == "" {
-		o.ProtocolVersion = mcp.Latest
-	} else if !mcp.Supported(o.ProtocolVersion) {
-		errs = append(errs, fmt.Errorf("unsupported protocol version %q", o.ProtocolVersion))
-	}
-	if len(o.ClientInfo) == 0 {
-		o.ClientInfo = DefaultClientInfo
-	} else if !json.Valid(o.ClientInfo) {
-		errs = append(errs, errors.New("client info is not valid JSON"))
-	}
-	if len(o.Capabilities) == 0 {
-		o.Capabilities = DefaultCapabilities
-	} else if !json.Valid(o.Capabilities) {
-		errs = append(errs, errors.New("capabilities are not valid JSON"))
-	}
+	errs = append(errs, upstream.CheckInitialize(&o.ProtocolVersion, &o.ClientInfo, &o.Capabilities)...)
 	if err := errors.Join(errs...); err != nil {
 		return o, err
 	}
-	setDefault(&o.InitTimeout, DefaultInitTimeout)
-	setDefault(&o.RestartBackoffMin, DefaultRestartBackoffMin)
-	setDefault(&o.RestartBackoffMax, DefaultRestartBackoffMax)
-	o.RestartBackoffMax = max(o.RestartBackoffMax, o.RestartBackoffMin)
-	setDefault(&o.StableAfter, DefaultStableAfter)
-	setDefault(&o.ShutdownGrace, DefaultShutdownGrace)
-	setDefault(&o.MaxInFlight, DefaultMaxInFlight)
-	setDefault(&o.ProbeTimeout, DefaultProbeTimeout)
+	d.Fill()
+	if o.MaxInFlight == 0 {
+		o.MaxInFlight = DefaultMaxInFlight
+	}
 	if o.EraMemory == nil {
 		o.EraMemory = &upstream.EraMemory{}
 	}
 	return o, nil
-}
-
-func setDefault[T comparable](p *T, def T) {
-	var zero T
-	if *p == zero {
-		*p = def
-	}
 }
 
 // Conn is a supervised connection to a remote MCP server. It implements
@@ -174,7 +133,6 @@ type Conn struct {
 	nextID atomic.Int64                  // the last request id used
 	ready  atomic.Pointer[attempt]       // the current session while it is ready
 	info   atomic.Pointer[upstream.Info] // the latest InitializeResult
-	bg     sync.WaitGroup                // cancellation notices and ping answers in flight
 
 	// Guarded by the supervisor's lock (sup.Lock), with the transitions of
 	// ready: the current session, from dial until it ends, and when it
@@ -266,17 +224,6 @@ func (c *Conn) Start(ctx context.Context) error { return c.sup.Start(ctx) }
 // Close stops the upstream for good: calls in flight fail with
 // upstream.ErrUnavailable and the session is ended (a Streamable HTTP
 // session with DELETE [T §Session Management 5]). Close waits for all of
-// it, bounded by ctx. It may be called more than once.
-func (c *Conn) Close(ctx context.Context) error {
-	if err := c.sup.Close(ctx); err != nil {
-		return err
-	}
-	bgDone := make(chan struct{})
-	go func() { c.bg.Wait(); close(bgDone) }()
-	select {
-	case <-bgDone:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("stopping upstream %q: %w", c.opts.Name, ctx.Err())
-	}
-}
+// it, bounded by ctx: cancellation notices already under way reach the
+// server before the session ends. It may be called more than once.
+func (c *Conn) Close(ctx context.Context) error { return c.sup.Close(ctx) }

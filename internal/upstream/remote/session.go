@@ -73,7 +73,8 @@ type attempt struct {
 	sess    Session    // set once dialed
 	pending map[int64]chan *jsonrpc.Message
 	inbound map[string]struct{} // ids of the server's requests awaiting an answer
-	failed  bool                // the session ended: no new pending calls
+	failed  bool                // the session ended: no new pending calls nor background sends
+	bg      sync.WaitGroup      // background sends in flight; Add only while !failed
 
 	// meta is set while the session is (being probed as) modern: the
 	// _meta fields of the gateway's own requests (era.go). Written only
@@ -198,9 +199,46 @@ func (a *attempt) Deliver(m *jsonrpc.Message, want int64) bool {
 // background, so that the session's reader is not held up.
 func (a *attempt) answer(m *jsonrpc.Message) {
 	body := jsonrpc.Encode(m)
-	a.c.background(func(ctx context.Context) {
+	a.background(func(ctx context.Context) {
 		if err := a.session().Send(ctx, Outgoing{Body: body, Kind: jsonrpc.KindResponse}); err != nil {
 			a.c.log.Debug("upstream answer not sent", "err", err)
 		}
 	})
+}
+
+// background runs f on a goroutine, with a context bounded by
+// ShutdownGrace: a send the caller does not wait for (a cancellation
+// notice, the Conn's own answers). The end of the session waits for it
+// (runOnce) before closing the session, so that a notice sent just before
+// the Conn is closed still reaches the server: closing the session aborts
+// its requests, and a server that never hears of a cancellation may run
+// the request until it finishes (an HTTP server's DELETE may wait for it).
+// Nothing starts once the session has failed.
+func (a *attempt) background(f func(ctx context.Context)) {
+	a.mu.Lock()
+	failed := a.failed
+	if !failed {
+		a.bg.Add(1) // before fail, so before waitBackground's Wait
+	}
+	a.mu.Unlock()
+	if failed {
+		return
+	}
+	go func() {
+		defer a.bg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), a.c.opts.ShutdownGrace)
+		defer cancel()
+		f(ctx)
+	}()
+}
+
+// waitBackground waits, bounded by ctx, for the background sends; the
+// session has failed, so none can start.
+func (a *attempt) waitBackground(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { a.bg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }

@@ -43,11 +43,10 @@ func (c *Conn) runOnce(ctx context.Context, onReady func()) (readyFor time.Durat
 	info, err := c.open(ctx, a) // era.go: discover or initialize
 	if err == nil {
 		sess.Ready()
-		c.sup.Lock()
-		c.info.Store(info)
-		c.ready.Store(a)
-		c.sup.SetStateLocked(upstream.StateReady)
-		c.sup.Unlock()
+		c.sup.Publish(func() {
+			c.info.Store(info)
+			c.ready.Store(a)
+		})
 		readyAt = time.Now()
 		c.log.Info("upstream ready", "protocolVersion", info.ProtocolVersion, "era", eraName(info.Era))
 		onReady()
@@ -62,16 +61,21 @@ func (c *Conn) runOnce(ctx context.Context, onReady func()) (readyFor time.Durat
 	}
 
 	// Calls fail from here on; those in flight get ErrUnavailable.
-	c.sup.Lock()
-	c.ready.Store(nil)
-	if ctx.Err() == nil {
-		c.sup.SetStateLocked(upstream.StateRestarting)
-	}
-	c.sup.Unlock()
+	c.sup.Retract(ctx, func() { c.ready.Store(nil) })
 	a.fail()
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.ShutdownGrace)
+	select {
+	case <-sess.Done(): // nothing more reaches the server
+	default:
+		// A cancellation notice sent just before Close must reach the
+		// server before the session's requests are aborted (and its
+		// DELETE sent): a server that never hears of it may run the
+		// cancelled request on, and hold the DELETE until it ends.
+		a.waitBackground(cctx)
+	}
 	sess.Close(cctx)
 	cancel()
+	a.bg.Wait() // short: closing the session aborted their requests
 	c.sup.Lock()
 	c.cur = nil
 	c.startedAt = time.Time{}

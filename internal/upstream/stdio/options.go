@@ -14,16 +14,17 @@ import (
 	"github.com/mcpgate/mcpgate/internal/upstream"
 )
 
-// Defaults for the zero values of Options.
+// Defaults for the zero values of Options: upstream's shared ones, and the
+// write queue.
 const (
-	DefaultInitTimeout       = 30 * time.Second
-	DefaultRestartBackoffMin = 250 * time.Millisecond
-	DefaultRestartBackoffMax = 30 * time.Second
-	DefaultStableAfter       = 30 * time.Second
-	DefaultMaxMessageSize    = 16 << 20
-	DefaultShutdownGrace     = 2 * time.Second
+	DefaultInitTimeout       = upstream.DefaultInitTimeout
+	DefaultRestartBackoffMin = upstream.DefaultRestartBackoffMin
+	DefaultRestartBackoffMax = upstream.DefaultRestartBackoffMax
+	DefaultStableAfter       = upstream.DefaultStableAfter
+	DefaultMaxMessageSize    = upstream.DefaultMaxMessageSize
+	DefaultShutdownGrace     = upstream.DefaultShutdownGrace
+	DefaultProbeTimeout      = upstream.DefaultProbeTimeout
 	DefaultWriteQueue        = 256
-	DefaultProbeTimeout      = 3 * time.Second
 )
 
 // DefaultClientInfo is the clientInfo the gateway sends at initialize when
@@ -133,19 +134,9 @@ func (o Options) withDefaults() (Options, error) {
 			errs = append(errs, fmt.Errorf("invalid environment variable name %q", k))
 		}
 	}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{
-		{"init timeout", o.InitTimeout}, {"restart backoff min", o.RestartBackoffMin},
-		{"restart backoff max", o.RestartBackoffMax}, {"stable after", o.StableAfter},
-		{"ready wait", o.ReadyWait}, {"shutdown grace", o.ShutdownGrace},
-		{"probe timeout", o.ProbeTimeout},
-	} {
-		if d.v < 0 {
-			errs = append(errs, fmt.Errorf("%s must not be negative", d.name))
-		}
-	}
+	d := upstream.Durations{Init: &o.InitTimeout, BackoffMin: &o.RestartBackoffMin, BackoffMax: &o.RestartBackoffMax,
+		StableAfter: &o.StableAfter, ReadyWait: &o.ReadyWait, ShutdownGrace: &o.ShutdownGrace, Probe: &o.ProbeTimeout}
+	errs = append(errs, d.Check()...)
 	if o.MaxRestarts < 0 || o.MaxMessageSize < 0 || o.WriteQueue < 0 {
 		errs = append(errs, errors.New("max restarts, max message size and write queue must not be negative"))
 	}
@@ -156,13 +147,7 @@ func (o Options) withDefaults() (Options, error) {
 	if err := errors.Join(errs...); err != nil {
 		return o, err
 	}
-	setDefault(&o.ProbeTimeout, DefaultProbeTimeout)
-	setDefault(&o.InitTimeout, DefaultInitTimeout)
-	setDefault(&o.RestartBackoffMin, DefaultRestartBackoffMin)
-	setDefault(&o.RestartBackoffMax, DefaultRestartBackoffMax)
-	o.RestartBackoffMax = max(o.RestartBackoffMax, o.RestartBackoffMin)
-	setDefault(&o.StableAfter, DefaultStableAfter)
-	setDefault(&o.ShutdownGrace, DefaultShutdownGrace)
+	d.Fill()
 	setDefault(&o.MaxMessageSize, DefaultMaxMessageSize)
 	setDefault(&o.WriteQueue, DefaultWriteQueue)
 	return o, nil

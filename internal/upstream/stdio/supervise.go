@@ -39,12 +39,11 @@ func (c *Conn) runOnce(ctx context.Context, onReady func()) (readyFor time.Durat
 	died := false // while ready; err is then filled in after stop
 	info, err := c.handshake(ctx, p)
 	if err == nil {
-		c.sup.Lock()
-		c.info.Store(info)
-		c.meta.Store(modernMeta(info, c.opts.ClientInfo))
-		c.ready.Store(p)
-		c.sup.SetStateLocked(upstream.StateReady)
-		c.sup.Unlock()
+		c.sup.Publish(func() {
+			c.info.Store(info)
+			c.meta.Store(modernMeta(info, c.opts.ClientInfo))
+			c.ready.Store(p)
+		})
 		readyAt = time.Now()
 		c.log.Info("upstream ready", "pid", p.pid, "protocolVersion", info.ProtocolVersion, "era", eraName(info.Era))
 		onReady()
@@ -60,12 +59,7 @@ func (c *Conn) runOnce(ctx context.Context, onReady func()) (readyFor time.Durat
 
 	// Calls fail from here on; those in flight get ErrUnavailable as soon
 	// as stop marks the process dead.
-	c.sup.Lock()
-	c.ready.Store(nil)
-	if ctx.Err() == nil {
-		c.sup.SetStateLocked(upstream.StateRestarting)
-	}
-	c.sup.Unlock()
+	c.sup.Retract(ctx, func() { c.ready.Store(nil) })
 	p.stop(c.opts.ShutdownGrace)
 	c.sup.Lock()
 	c.cur = nil

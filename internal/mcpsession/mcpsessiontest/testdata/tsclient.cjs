@@ -5,9 +5,8 @@
 // "streamable" Streamable HTTP. It prints one JSON line with what it
 // observed, or exits non-zero.
 const { Client } = require("@modelcontextprotocol/sdk/client/index.js");
-const { SSEClientTransport } = require("@modelcontextprotocol/sdk/client/sse.js");
-const { StreamableHTTPClientTransport } = require("@modelcontextprotocol/sdk/client/streamableHttp.js");
 const { ToolListChangedNotificationSchema } = require("@modelcontextprotocol/sdk/types.js");
+const { transport: open } = require("./tstransport.cjs");
 
 async function main() {
   const [kind, url, version] = process.argv.slice(2);
@@ -15,27 +14,10 @@ async function main() {
   const listChanged = new Promise((resolve) => {
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve(true));
   });
-  let transport;
-  switch (kind) {
-    case "sse": transport = new SSEClientTransport(new URL(url)); break;
-    case "streamable": transport = new StreamableHTTPClientTransport(new URL(url)); break;
-    default: throw new Error("unknown transport " + kind);
-  }
-  let negotiated = "";
-  const setVersion = transport.setProtocolVersion.bind(transport);
-  transport.setProtocolVersion = (v) => { negotiated = v; setVersion(v); };
-  if (version) {
-    // Ask for an older revision: the SDK sends its latest; override the
-    // initialize params through a request hook.
-    const send = transport.send.bind(transport);
-    transport.send = (msg, opts) => {
-      if (msg.method === "initialize") msg.params.protocolVersion = version;
-      return send(msg, opts);
-    };
-  }
+  const { transport, negotiated } = open(kind, url, version);
   client.onerror = (e) => console.error("client error:", e && e.message);
   await client.connect(transport);
-  const out = { version: negotiated, sessionId: transport.sessionId || "" };
+  const out = { version: negotiated(), sessionId: transport.sessionId || "" };
   await client.ping();
   out.hello = (await client.callTool({ name: "hello" })).content[0].text;
   let progress = 0;
