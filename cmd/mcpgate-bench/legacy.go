@@ -13,12 +13,20 @@ import (
 // legacySession is a session of the 2024-11-05 HTTP+SSE transport: a GET
 // stream that first names the endpoint to POST messages to, and then
 // carries every response. A reader goroutine hands responses to the
-// waiting callers by id.
+// waiting callers by id; a session with one caller (direct) has no reader
+// goroutine: its caller reads its responses from the stream itself, as a
+// Streamable HTTP caller reads them from its POST, so that both
+// transports cost the load client alike (no goroutine switch per call).
 type legacySession struct {
 	t        *httpTarget
 	endpoint *url.URL // where messages are POSTed
 	stop     context.CancelFunc
 	done     chan struct{} // closed when the reader has returned
+
+	// With direct set, the one caller reads the stream (sr, body).
+	direct bool
+	sr     *sseReader
+	body   io.ReadCloser
 
 	mu      sync.Mutex // guards the fields below
 	pending map[int64]chan error
@@ -29,8 +37,9 @@ type legacySession struct {
 var errStreamEnded = errors.New("SSE stream ended")
 
 // openLegacy opens the SSE stream at sseURL and initializes the session.
-// ctx bounds the session's whole life, not just the opening.
-func (t *httpTarget) openLegacy(ctx context.Context) (*legacySession, error) {
+// ctx bounds the session's whole life, not just the opening. A direct
+// session serves one caller at a time, who reads the stream itself.
+func (t *httpTarget) openLegacy(ctx context.Context, direct bool) (*legacySession, error) {
 	ctx, stop := context.WithCancel(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.url.String(), nil)
 	if err != nil {
@@ -65,8 +74,13 @@ func (t *httpTarget) openLegacy(ctx context.Context) (*legacySession, error) {
 		stop()
 		return nil, fmt.Errorf("reading the endpoint event: %w", err)
 	}
-	s := &legacySession{t: t, endpoint: endpoint, stop: stop, done: make(chan struct{}), pending: map[int64]chan error{}}
-	go s.read(sr, resp.Body)
+	s := &legacySession{t: t, endpoint: endpoint, stop: stop, done: make(chan struct{}), pending: map[int64]chan error{},
+		direct: direct, sr: sr, body: resp.Body}
+	if direct {
+		close(s.done)
+	} else {
+		go s.read(sr, resp.Body)
+	}
 
 	c := s.newCaller(ctx).(*legacyCaller)
 	defer c.h.conn.close()
@@ -121,6 +135,9 @@ func (s *legacySession) read(sr *sseReader, body io.ReadCloser) {
 func (s *legacySession) close(context.Context) error {
 	s.stop()
 	<-s.done
+	if s.direct {
+		s.body.Close()
+	}
 	return nil
 }
 
@@ -148,6 +165,9 @@ func (c *legacyCaller) call(id int64) error {
 // roundTrip posts c.buf, request id, and waits for its response.
 func (c *legacyCaller) roundTrip(id int64) error {
 	s := c.s
+	if s.direct {
+		return c.roundTripDirect(id)
+	}
 	s.mu.Lock()
 	if s.err != nil {
 		s.mu.Unlock()
@@ -177,5 +197,32 @@ func (c *legacyCaller) roundTrip(id int64) error {
 			<-c.ch
 		}
 		return c.ctx.Err()
+	}
+}
+
+// roundTripDirect posts c.buf, request id, and reads the stream up to its
+// response (a direct session's one caller). Cancelling the session's
+// context ends the stream, and with it a blocked read.
+func (c *legacyCaller) roundTripDirect(id int64) error {
+	s := c.s
+	if s.err != nil {
+		return s.err
+	}
+	if err := c.h.notify(c.buf); err != nil {
+		return err
+	}
+	for {
+		name, data, err := s.sr.next()
+		if err != nil {
+			s.err = fmt.Errorf("%w: %w", errStreamEnded, err)
+			return s.err
+		}
+		if len(name) > 0 && string(name) != "message" {
+			continue
+		}
+		if got, ok := messageID(data); ok && got == id && isResponse(data) {
+			return checkResponse(data)
+		}
+		// A notification, a server request or a stale response: not ours.
 	}
 }

@@ -90,7 +90,7 @@ func (t target) open(ctx context.Context, client *http.Client, workers int) ([]s
 		case transportStateless:
 			s = ht.statelessSession()
 		case transportSSE:
-			s, err = ht.openLegacy(ctx)
+			s, err = ht.openLegacy(ctx, n == workers) // one caller each: it reads its own stream
 		case transportStdio:
 			s, err = openStdio(ctx, t.Command, t.Call, t.Stderr)
 		default:

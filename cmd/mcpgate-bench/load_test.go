@@ -130,11 +130,22 @@ func legacyServer(t *testing.T) *httptest.Server {
 }
 
 func TestLoadLegacySSE(t *testing.T) {
-	srv := legacyServer(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	r, err := runTarget(ctx, target{Transport: transportSSE, URL: srv.URL + "/sse", Call: defaultCall, Sessions: 2}, 4, 0, testRun)
-	checkRun(t, r, err)
+	tests := []struct {
+		name     string
+		sessions int
+	}{
+		{"shared sessions, reader goroutine", 2},
+		{"a session per worker, read by its caller", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := legacyServer(t)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			r, err := runTarget(ctx, target{Transport: transportSSE, URL: srv.URL + "/sse", Call: defaultCall, Sessions: tt.sessions}, 4, 0, testRun)
+			checkRun(t, r, err)
+		})
+	}
 }
 
 func TestLegacyNotServedIsNA(t *testing.T) {

@@ -154,6 +154,8 @@ var ErrTooDeep = errors.New("json nested too deeply")
 
 // Decode parses one message. A syntax error yields an *Error with
 // CodeParseError; an envelope that is not JSON-RPC yields CodeInvalidRequest.
+// The message does not alias data (its raw fields are copies), so callers
+// may reuse data's buffer at once.
 func Decode(data []byte) (*Message, *Error) {
 	data = bytes.TrimSpace(data)
 	// The fast path validates as it scans and gives up on anything

@@ -58,14 +58,9 @@ func (h *Handler) messages(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, herr)
 		return
 	}
-	// Requests run after the POST is answered and keep their raw params:
-	// the buffer goes back to the pool only when no request holds it.
-	pooled := true
-	defer func() {
-		if pooled {
-			mcpsession.PutBuffer(buf)
-		}
-	}()
+	// Decoded messages are copies (jsonrpc.Decode): the requests that run
+	// after the POST is answered do not hold the body's buffer.
+	defer mcpsession.PutBuffer(buf)
 	ls := h.hub.Lookup(r.Context(), s)
 	if ls.Client() == nil {
 		h.initialize(w, r, ls, buf.Bytes())
@@ -92,7 +87,6 @@ func (h *Handler) messages(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, mcpsession.ErrShuttingDown)
 			return
 		}
-		pooled = false
 	}
 	// Notifications and responses are taken before the 202, as on /mcp;
 	// they must not end with the HTTP request.

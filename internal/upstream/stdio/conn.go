@@ -188,7 +188,7 @@ func (c *Conn) Call(ctx context.Context, method string, params json.RawMessage) 
 		params = upstream.DropProtocolVersion(params)
 	}
 	id := c.nextID.Add(1)
-	line, err := appendRequest(make([]byte, 0, 64+len(method)+len(params)), id, method, params)
+	line, err := appendRequest(p.lineBuffer(64+len(method)+len(params)), id, method, params)
 	if err != nil {
 		return nil, fmt.Errorf("calling upstream %q: %w", c.opts.Name, err)
 	}

@@ -133,8 +133,11 @@ func (p *process) writeLoop() {
 			runtime.Gosched()
 		}
 		_, err := w.Write(line)
+		p.recycle(line) // bufio copied it, or wrote it through
 		for err == nil && len(p.writeq) > 0 {
-			_, err = w.Write(<-p.writeq) // only this goroutine receives
+			line = <-p.writeq // only this goroutine receives
+			_, err = w.Write(line)
+			p.recycle(line)
 		}
 		if err == nil {
 			err = w.Flush()

@@ -44,6 +44,7 @@ type process struct {
 	stderr *os.File // our end of the child's stderr
 
 	writeq chan []byte // lines for the writer, each ending in '\n'
+	spare  chan []byte // written lines, emptied, for the next requests (lineBuffer)
 
 	dead     chan struct{} // closed when the process can serve no more
 	deadOnce sync.Once
@@ -115,6 +116,7 @@ func (c *Conn) spawn() (*process, error) {
 		stdout:    pipes[1][0],
 		stderr:    pipes[2][0],
 		writeq:    make(chan []byte, c.opts.WriteQueue),
+		spare:     make(chan []byte, spareLines),
 		dead:      make(chan struct{}),
 		exited:    make(chan struct{}),
 		pending:   make(map[int64]chan *jsonrpc.Message),
