@@ -18,4 +18,5 @@ if [[ -n $unformatted ]]; then
 fi
 go vet ./... || status=1
 go run "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" ./... || status=1
+if ((status == 0)); then echo "lint: ok (gofmt, go vet, staticcheck)"; fi
 exit "$status"
