@@ -77,6 +77,12 @@ func TestUpstreamDeathAndReturn(t *testing.T) {
 // not do: oversized answers, refusing GET, counting cancellations.
 func scripted(t *testing.T, onCall func(w http.ResponseWriter, id json.RawMessage)) (*httptest.Server, chan string) {
 	t.Helper()
+	return scriptedReq(t, func(w http.ResponseWriter, _ *http.Request, id json.RawMessage) { onCall(w, id) })
+}
+
+// scriptedReq is scripted with the request passed to onCall.
+func scriptedReq(t *testing.T, onCall func(w http.ResponseWriter, r *http.Request, id json.RawMessage)) (*httptest.Server, chan string) {
+	t.Helper()
 	notes := make(chan string, 16)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -101,7 +107,7 @@ func scripted(t *testing.T, onCall func(w http.ResponseWriter, id json.RawMessag
 			notes <- m.Method + " " + string(m.Params) + " v=" + r.Header.Get("Mcp-Protocol-Version")
 			w.WriteHeader(http.StatusAccepted)
 		default:
-			onCall(w, m.ID)
+			onCall(w, r, m.ID)
 		}
 	}))
 	t.Cleanup(srv.Close)

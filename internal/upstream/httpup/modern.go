@@ -29,6 +29,7 @@ func (s *session) Modern(version string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.modern = version != ""
+	s.post = nil
 	if s.modern {
 		s.version = []string{version}
 	} else {

@@ -51,8 +51,17 @@ type session struct {
 	err         error // why the session ended
 	expired     bool  // the server answered 404: no DELETE
 	modern      bool  // the stateless era (modern.go)
-	closed      bool  // Close began: no new goroutines
-	wg          sync.WaitGroup
+	// post is the template of the session's POSTs (post.go); nil after a
+	// change of id, version or era, until the next POST builds it.
+	post *http.Request
+	// aborts holds the cancel of each POST's context under way (and of
+	// the body it left behind, until closed), run by abortAll; stopped is
+	// set once they have run (post.go).
+	aborts    map[uint64]context.CancelFunc
+	nextAbort uint64
+	stopped   bool
+	closed    bool // Close began: no new goroutines
+	wg        sync.WaitGroup
 	// posts counts the POST round trips under way (until their response
 	// headers); drained, when set, is closed as posts reaches zero
 	// (Close of an expired session waits for it).
@@ -60,14 +69,8 @@ type session struct {
 	drained chan struct{}
 }
 
-// beginPost and endPost bracket a POST's round trip: Close of an expired
-// session waits for those under way.
-func (s *session) beginPost() {
-	s.mu.Lock()
-	s.posts++
-	s.mu.Unlock()
-}
-
+// postState (post.go) and endPost bracket a POST's round trip: Close of an
+// expired session waits for those under way.
 func (s *session) endPost() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -122,6 +125,7 @@ func (s *session) goOwned(f func()) bool {
 func (s *session) Negotiated(version string) {
 	s.mu.Lock()
 	s.version = []string{version}
+	s.post = nil
 	s.mu.Unlock()
 }
 
@@ -142,18 +146,8 @@ func (s *session) request(ctx context.Context, method string, body []byte, accep
 	if body != nil {
 		setBody(req, body) // sent.go
 	}
-	h := s.cl.p.NewHeader(5)
-	h["Accept"] = accept
-	if body != nil {
-		h["Content-Type"] = contentJSON
-	}
 	s.mu.Lock()
-	if s.id != nil {
-		h[mcp.HeaderSessionID] = s.id
-	}
-	if s.version != nil {
-		h[mcp.HeaderProtocolVersion] = s.version
-	}
+	h := s.headerLocked(accept, body != nil, 1) // post.go
 	s.mu.Unlock()
 	if lastEventID != "" {
 		h[mcp.HeaderLastEventID] = []string{lastEventID}
@@ -180,36 +174,37 @@ func (s *session) hasID() bool {
 // Send implements remote.Session: one POST per message
 // [T §Sending Messages 1-3].
 func (s *session) Send(ctx context.Context, m remote.Outgoing) error {
-	if s.hasExpired() {
+	// The request ends with the caller's ctx or the session, whichever
+	// ends first (postState registers cancel with the session).
+	rctx, cancel := context.WithCancel(ctx)
+	st, err := s.postState(cancel) // post.go
+	if err != nil {
+		cancel()
+		return fmt.Errorf("posting: %w", err)
+	}
+	if st.expired {
+		cancel()
 		// The server forgot the session (its GET stream met the 404
 		// first) and this message has not gone out: the Conn may send it
 		// again on a new session [T §Session Management 4].
 		return fmt.Errorf("posting: %w", remote.ErrSessionExpired)
 	}
-	// The request ends with the caller's ctx or the session, whichever
-	// ends first.
-	rctx, cancel := context.WithCancel(ctx)
-	unhook := context.AfterFunc(s.ctx, cancel)
-	owned := false // the response body took over unhook and cancel
+	owned := false // the response body took over the context
 	defer func() {
 		if !owned {
-			unhook()
+			s.forget(st.abort)
 			cancel()
 		}
 	}()
-	req, err := s.request(rctx, http.MethodPost, m.Body, acceptPost, "")
-	if err != nil {
-		return fmt.Errorf("posting: %w", err)
-	}
-	modern := s.isModern()
+	req, body := postRequest(rctx, st.tmpl, m.Body, st.modern)
+	modern := st.modern
 	if modern {
 		setModernHeaders(ctx, req.Header, m) // modern.go
 	}
-	s.beginPost()
-	resp, err := s.cl.p.Client.Do(req)
+	resp, err := s.cl.p.Do(req)
 	s.endPost()
 	if err != nil {
-		return s.transportError(ctx, "posting", err, bodySent(req))
+		return s.transportError(ctx, "posting", err, bodySent(body)) // sent.go
 	}
 	if resp.StatusCode == http.StatusNotFound && s.hasID() {
 		remote.Drain(resp.Body)
@@ -237,7 +232,7 @@ func (s *session) Send(ctx context.Context, m remote.Outgoing) error {
 		// response.
 		// The body may outlive Send (finish): closing it releases the
 		// request.
-		resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: func() { unhook(); cancel() }}
+		resp.Body = &cancelBody{ReadCloser: resp.Body, s: s, abort: st.abort, cancel: cancel}
 		owned = true
 		return s.readPostStream(ctx, resp, m.ID, modern)
 	case resp.StatusCode/100 == 2 && remote.IsJSON(ct), resp.StatusCode/100 == 4 && remote.IsJSON(ct):
@@ -289,13 +284,19 @@ func (s *session) takeSessionID(resp *http.Response) error {
 	}
 	s.mu.Lock()
 	s.id = []string{id}
+	s.post = nil
 	s.mu.Unlock()
 	return nil
 }
 
 // readJSON reads a single JSON response.
 func (s *session) readJSON(resp *http.Response, want int64) error {
-	body, err := remote.ReadBody(resp, s.cl.p.Max)
+	// The body is only decoded, and Decode copies what it keeps: a pooled
+	// buffer, not one per call.
+	buf := remote.GetBuffer()
+	defer remote.PutBuffer(buf)
+	body, err := remote.AppendBody((*buf)[:0], resp, s.cl.p.Max)
+	*buf = body
 	if err != nil {
 		return fmt.Errorf("%w: %w", upstream.ErrUnavailable, err)
 	}
@@ -363,7 +364,7 @@ func (s *session) resume(ctx context.Context, lastID string) (*http.Response, er
 		cancel()
 		return nil, fmt.Errorf("resuming: %w", err)
 	}
-	resp, err := s.cl.p.Client.Do(req)
+	resp, err := s.cl.p.Do(req)
 	if err != nil {
 		unhook()
 		cancel()
@@ -385,14 +386,20 @@ func (s *session) resume(ctx context.Context, lastID string) (*http.Response, er
 	return resp, nil
 }
 
-// cancelBody runs cancel when the body is closed.
+// cancelBody runs cancel when the body is closed, after dropping it from
+// s's aborts under key abort if s is set.
 type cancelBody struct {
 	io.ReadCloser
+	s      *session
+	abort  uint64
 	cancel func()
 }
 
 func (b *cancelBody) Close() error {
 	err := b.ReadCloser.Close()
+	if b.s != nil {
+		b.s.forget(b.abort)
+	}
 	b.cancel()
 	return err
 }

@@ -78,7 +78,7 @@ func (s *session) listen() {
 			s.cl.p.Log.Warn("upstream GET stream not opened", "err", err)
 			return
 		}
-		resp, err := s.cl.p.Client.Do(req)
+		resp, err := s.cl.p.Do(req)
 		if err != nil {
 			if s.ctx.Err() == nil {
 				s.end(fmt.Errorf("opening the GET stream: %w", remote.NetError(err)))
@@ -142,10 +142,10 @@ func (s *session) Close(ctx context.Context) {
 		case <-ctx.Done():
 		}
 	}
-	s.stop()
+	s.abortAll() // post.go
 	if !expired && s.hasID() {
 		if req, err := s.request(ctx, http.MethodDelete, nil, acceptPost, ""); err == nil {
-			if resp, err := s.cl.p.Client.Do(req); err == nil {
+			if resp, err := s.cl.p.Do(req); err == nil {
 				remote.Drain(resp.Body)
 			} else {
 				s.cl.p.Log.Debug("upstream session not deleted", "err", err)

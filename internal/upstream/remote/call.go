@@ -23,6 +23,15 @@ const maxPooled = 64 << 10
 
 func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
 
+// GetBuffer returns an empty buffer from the pool the Conn encodes its
+// messages into, for a wire package's transient reads (a JSON answer that
+// is decoded and dropped); PutBuffer returns it.
+func GetBuffer() *[]byte { return getBuf() }
+
+// PutBuffer returns a buffer from GetBuffer to the pool (unless it grew
+// outsized); nothing may use it afterwards.
+func PutBuffer(b *[]byte) { putBuf(b) }
+
 func putBuf(b *[]byte) {
 	if cap(*b) <= maxPooled {
 		*b = (*b)[:0]
@@ -83,7 +92,8 @@ func (c *Conn) call(ctx context.Context, a *attempt, method string, params json.
 		}
 		return nil, c.unavailable("the session ended")
 	}
-	defer a.unregister(id)
+	received := false
+	defer func() { a.unregister(id, ch, received) }()
 	buf := getBuf()
 	*buf = appendMessage(*buf, id, method, params)
 	err := a.session().Send(ctx, Outgoing{Body: *buf, Kind: jsonrpc.KindRequest, ID: id, Method: method})
@@ -100,6 +110,7 @@ func (c *Conn) call(ctx context.Context, a *attempt, method string, params json.
 	}
 	select {
 	case m := <-ch:
+		received = true
 		if m == nil {
 			return nil, c.unavailable("the session ended with the call in flight")
 		}

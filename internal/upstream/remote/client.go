@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -25,7 +27,14 @@ func NewTransport() *http.Transport {
 			Timeout:   10 * time.Second,
 			KeepAlive: 30 * time.Second,
 		}).DialContext,
-		ForceAttemptHTTP2:     true,
+		ForceAttemptHTTP2: true,
+		// No "Accept-Encoding: gzip" of the Transport's own (a header map
+		// per request, and a gzip reader per compressed answer): MCP
+		// messages are small, the gateway re-encodes nothing it forwards,
+		// and a server compressing them would cost both sides more CPU than
+		// the bytes saved on the links a gateway usually has to its
+		// upstreams.
+		DisableCompression:    true,
 		MaxIdleConns:          1024,
 		MaxIdleConnsPerHost:   64,
 		IdleConnTimeout:       90 * time.Second,
@@ -41,12 +50,32 @@ func NewTransport() *http.Transport {
 // redirect would carry the upstream's credential header to wherever the
 // server points (SSRF, credential leak), so it is an error instead.
 func NewClient(t http.RoundTripper) *http.Client {
-	return &http.Client{
-		Transport: t,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
+	return &http.Client{Transport: t, CheckRedirect: noRedirect}
+}
+
+// noRedirect is NewClient's CheckRedirect.
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// Direct returns the *http.Transport under c when sending a request
+// through it directly does what c.Do would: c is one of NewClient's (it
+// never follows a redirect), without a cookie jar or a timeout. Otherwise
+// it returns nil. Client.Do clones every request's headers (in case of a
+// redirect), builds closures and wraps errors in a *url.Error, about five
+// allocations per call that a gateway's call to its upstream does not
+// need; the Transport is where the work is.
+func Direct(c *http.Client) *http.Transport {
+	if c == nil || c.Jar != nil || c.Timeout != 0 || c.CheckRedirect == nil ||
+		reflect.ValueOf(c.CheckRedirect).Pointer() != reflect.ValueOf(noRedirect).Pointer() {
+		return nil
 	}
+	switch t := c.Transport.(type) {
+	case nil:
+		dt, _ := http.DefaultTransport.(*http.Transport)
+		return dt
+	case *http.Transport:
+		return t
+	}
+	return nil // another RoundTripper: Client.Do checks what it returns
 }
 
 // CheckURL checks an upstream URL: absolute http or https, a host, no
@@ -85,28 +114,40 @@ func mediaType(ct string) string {
 	return mt
 }
 
-// ReadBody reads resp's body, of at most max bytes: a longer one is an
-// error, since the gateway bounds what it holds of any upstream answer. A
-// declared Content-Length sizes the buffer exactly.
-func ReadBody(resp *http.Response, max int64) ([]byte, error) {
+// AppendBody appends resp's body, of at most max bytes, to dst: a longer
+// one is an error, since the gateway bounds what it holds of any upstream
+// answer. A declared Content-Length sizes the read exactly. dst may be a
+// pooled buffer (GetBuffer): jsonrpc.Decode copies what it keeps, so a
+// body that is only decoded need not be allocated per call.
+func AppendBody(dst []byte, resp *http.Response, max int64) ([]byte, error) {
 	if n := resp.ContentLength; n >= 0 {
 		if n > max {
-			return nil, fmt.Errorf("the response is larger than %d bytes", max)
+			return dst, fmt.Errorf("the response is larger than %d bytes", max)
 		}
-		b := make([]byte, n)
+		dst = slices.Grow(dst, int(n))
+		b := dst[len(dst) : len(dst)+int(n)]
 		if _, err := io.ReadFull(resp.Body, b); err != nil {
-			return nil, fmt.Errorf("reading the response: %w", err)
+			return dst, fmt.Errorf("reading the response: %w", err)
 		}
-		return b, nil
+		return dst[:len(dst)+int(n)], nil
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading the response: %w", err)
+	start := len(dst)
+	for {
+		if len(dst) == cap(dst) {
+			dst = slices.Grow(dst, 512)
+		}
+		n, err := resp.Body.Read(dst[len(dst):cap(dst)])
+		dst = dst[:len(dst)+n]
+		if int64(len(dst)-start) > max {
+			return dst, fmt.Errorf("the response is larger than %d bytes", max)
+		}
+		if err == io.EOF {
+			return dst, nil
+		}
+		if err != nil {
+			return dst, fmt.Errorf("reading the response: %w", err)
+		}
 	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("the response is larger than %d bytes", max)
-	}
-	return b, nil
 }
 
 // StatusError describes an unexpected HTTP status without echoing the

@@ -43,6 +43,8 @@ type Prepared struct {
 	URL    *url.URL
 	Header http.Header // canonical keys, without the reserved ones; never logged
 	Client *http.Client
+	// direct is Direct(Client): the Transport Do sends through, or nil.
+	direct *http.Transport
 	Max    int64
 	Log    *slog.Logger // with the upstream's name
 }
@@ -62,6 +64,7 @@ func (e *Endpoint) Prepare(transport string, log *slog.Logger) (*Prepared, error
 	if p.Client == nil {
 		p.Client = NewClient(NewTransport())
 	}
+	p.direct = Direct(p.Client)
 	if p.Max <= 0 {
 		p.Max = upstream.DefaultMaxMessageSize
 	}
@@ -73,6 +76,16 @@ func (e *Endpoint) Prepare(transport string, log *slog.Logger) (*Prepared, error
 		delete(p.Header, k)
 	}
 	return p, nil
+}
+
+// Do sends req as p.Client.Do would, straight through the Transport when
+// that is the same (Direct). An error is never a *url.Error carrying the
+// URL; pass it through NetError all the same.
+func (p *Prepared) Do(req *http.Request) (*http.Response, error) {
+	if p.direct != nil {
+		return p.direct.RoundTrip(req)
+	}
+	return p.Client.Do(req)
 }
 
 // NewHeader returns a request's headers: the endpoint's, plus the

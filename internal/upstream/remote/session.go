@@ -98,23 +98,37 @@ func (a *attempt) setSession(s Session) {
 	a.mu.Unlock()
 }
 
+// replyPool recycles the channels calls wait on. A channel goes back only
+// when nothing can send on it any more: its call received the one message
+// it gets (Deliver and fail take it out of pending before sending), or
+// unregister found it still in pending. A call that gave up (its ctx
+// ended) after Deliver took its channel leaves it to the collector.
+var replyPool = sync.Pool{New: func() any { return make(chan *jsonrpc.Message, 1) }}
+
 // register makes room for request id's response; ok is false once the
 // session has ended.
 func (a *attempt) register(id int64) (ch chan *jsonrpc.Message, ok bool) {
-	ch = make(chan *jsonrpc.Message, 1)
+	ch = replyPool.Get().(chan *jsonrpc.Message)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.failed {
+		replyPool.Put(ch)
 		return nil, false
 	}
 	a.pending[id] = ch
 	return ch, true
 }
 
-func (a *attempt) unregister(id int64) {
+// unregister forgets request id's channel ch; received says whether the
+// call took its message from ch.
+func (a *attempt) unregister(id int64, ch chan *jsonrpc.Message, received bool) {
 	a.mu.Lock()
+	_, mine := a.pending[id]
 	delete(a.pending, id)
 	a.mu.Unlock()
+	if mine || received {
+		replyPool.Put(ch)
+	}
 }
 
 // fail ends every pending call of the session: their channels get nil.

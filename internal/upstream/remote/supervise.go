@@ -155,7 +155,7 @@ func (c *Conn) initOnce(ctx context.Context, a *attempt, version string) (*jsonr
 	if !ok {
 		return nil, errors.New("the session ended")
 	}
-	defer a.unregister(id)
+	defer a.unregister(id, ch, false) // rare: pooled only if never delivered
 	body := appendMessage(nil, id, mcp.MethodInitialize, params)
 	if err := a.session().Send(ctx, Outgoing{Body: body, Kind: jsonrpc.KindRequest, ID: id, Method: mcp.MethodInitialize}); err != nil {
 		return nil, err
