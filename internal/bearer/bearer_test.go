@@ -1,7 +1,6 @@
 package bearer
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"go/ast"
@@ -12,8 +11,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/mcpgate/mcpgate/internal/logtest"
 
 	"github.com/mcpgate/mcpgate/internal/httpkit"
 	"github.com/mcpgate/mcpgate/internal/metrics"
@@ -43,23 +43,8 @@ func mustHash(t *testing.T, tok string) secret.Digest {
 	return d
 }
 
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects logs for tests to search.
+type syncBuffer = logtest.Sink
 
 // echoPrincipal answers with the principal and credential it was given.
 var echoPrincipal = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -10,30 +10,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/mcpgate/mcpgate/internal/logtest"
 
 	"github.com/mcpgate/mcpgate/internal/config"
 )
 
-// logSink collects the gateway's JSON logs, for tests that search them.
-type logSink struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *logSink) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *logSink) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// logSink collects logs for tests to search.
+type logSink = logtest.Sink
 
 // started is a gateway under test.
 type started struct {

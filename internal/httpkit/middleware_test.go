@@ -10,34 +10,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/mcpgate/mcpgate/internal/logtest"
 )
 
-// logBuffer collects JSON log lines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+// logBuffer collects logs for tests to search.
+type logBuffer = logtest.Sink
 
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewJSONHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-// lines decodes the log lines with the given message.
-func (l *logBuffer) lines(t *testing.T, msg string) []map[string]any {
+// logLines decodes the log lines with the given message.
+func logLines(t *testing.T, l *logBuffer, msg string) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	for _, line := range strings.Split(strings.TrimSpace(l.String()), "\n") {
@@ -82,7 +64,7 @@ func TestHandleWritesPublicPartOnly(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := Chain(RequestID(nil))(Handle(logs.logger(), func(http.ResponseWriter, *http.Request) error { return tt.err }))
+			h := Chain(RequestID(nil))(Handle(logs.Logger(), func(http.ResponseWriter, *http.Request) error { return tt.err }))
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, httptest.NewRequest("GET", "/x", nil))
 			if w.Code != tt.wantStatus {
@@ -100,7 +82,7 @@ func TestHandleWritesPublicPartOnly(t *testing.T) {
 			}
 			if tt.wantLog != "" {
 				found := false
-				for _, l := range logs.lines(t, tt.wantLog) {
+				for _, l := range logLines(t, &logs, tt.wantLog) {
 					if l["request_id"] == body.RequestID && strings.Contains(fmt.Sprint(l["err"]), "secret detail") {
 						found = true
 					}
@@ -148,7 +130,7 @@ func TestRequestID(t *testing.T) {
 
 func TestRecover(t *testing.T) {
 	var logs logBuffer
-	log := logs.logger()
+	log := logs.Logger()
 	t.Run("before writing", func(t *testing.T) {
 		h := Chain(RequestID(nil), AccessLog(log), Recover(log))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 			panic("boom: secret")
@@ -161,11 +143,11 @@ func TestRecover(t *testing.T) {
 		if body := decodeError(t, w.Body.Bytes()); body.Error != "internal_error" || strings.Contains(w.Body.String(), "secret") {
 			t.Errorf("body: %s", w.Body)
 		}
-		panics := logs.lines(t, "panic serving request")
+		panics := logLines(t, &logs, "panic serving request")
 		if len(panics) != 1 || !strings.Contains(fmt.Sprint(panics[0]["stack"]), "middleware_test.go") {
 			t.Errorf("panic log: %v", panics)
 		}
-		access := logs.lines(t, "http request")
+		access := logLines(t, &logs, "http request")
 		if len(access) != 1 || access[0]["status"] != float64(500) {
 			t.Errorf("access log: %v", access)
 		}
@@ -199,7 +181,7 @@ func TestRecover(t *testing.T) {
 
 func TestAccessLogOmitsSecrets(t *testing.T) {
 	var logs logBuffer
-	h := Chain(RequestID(nil), AccessLog(logs.logger()))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := Chain(RequestID(nil), AccessLog(logs.Logger()))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusTeapot)
 		io.WriteString(w, "12345")
 	}))
@@ -208,7 +190,7 @@ func TestAccessLogOmitsSecrets(t *testing.T) {
 	r.Header.Set("Cookie", "session=SECRET3")
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
-	lines := logs.lines(t, "http request")
+	lines := logLines(t, &logs, "http request")
 	if len(lines) != 1 {
 		t.Fatalf("access log lines: %v", logs.String())
 	}
