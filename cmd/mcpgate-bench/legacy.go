@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sync"
 )
 
 // legacySession is a session of the 2024-11-05 HTTP+SSE transport: a GET
@@ -28,9 +27,7 @@ type legacySession struct {
 	sr     *sseReader
 	body   io.ReadCloser
 
-	mu      sync.Mutex // guards the fields below
-	pending map[int64]chan error
-	err     error // why the stream ended; set before done is closed
+	waiters // pending calls; err: why the reader stopped, set before done is closed
 }
 
 // errStreamEnded is the error of calls whose SSE stream has ended.
@@ -74,7 +71,7 @@ func (t *httpTarget) openLegacy(ctx context.Context, direct bool) (*legacySessio
 		stop()
 		return nil, fmt.Errorf("reading the endpoint event: %w", err)
 	}
-	s := &legacySession{t: t, endpoint: endpoint, stop: stop, done: make(chan struct{}), pending: map[int64]chan error{},
+	s := &legacySession{t: t, endpoint: endpoint, stop: stop, done: make(chan struct{}), waiters: waiters{pending: map[int64]chan error{}},
 		direct: direct, sr: sr, body: resp.Body}
 	if direct {
 		close(s.done)
@@ -114,21 +111,9 @@ func (s *legacySession) read(sr *sseReader, body io.ReadCloser) {
 		if !ok || !isResponse(data) {
 			continue // a notification or a server request: not what we wait for
 		}
-		s.mu.Lock()
-		ch := s.pending[id]
-		delete(s.pending, id)
-		s.mu.Unlock()
-		if ch != nil {
-			ch <- checkResponse(data)
-		}
+		s.deliver(id, data)
 	}
-	s.mu.Lock()
-	s.err = fmt.Errorf("%w: %w", errStreamEnded, err)
-	for id, ch := range s.pending {
-		ch <- s.err
-		delete(s.pending, id)
-	}
-	s.mu.Unlock()
+	s.fail(err)
 }
 
 // close ends the stream and waits for the reader.

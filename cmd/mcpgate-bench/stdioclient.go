@@ -26,9 +26,7 @@ type stdioSession struct {
 	wmu sync.Mutex // guards w
 	w   *bufio.Writer
 
-	mu      sync.Mutex // guards the fields below
-	pending map[int64]chan error
-	err     error // why the output ended; set before done is closed
+	waiters // pending calls; err: why the reader stopped, set before done is closed
 }
 
 // openStdio starts argv and initializes it. The child's stderr goes to
@@ -53,7 +51,7 @@ func openStdio(ctx context.Context, argv []string, tc toolCall, stderr io.Writer
 	}
 	s := &stdioSession{
 		cmd: cmd, stdin: stdin, params: tc.callParams(nil), done: make(chan struct{}),
-		w: bufio.NewWriterSize(stdin, 64<<10), pending: map[int64]chan error{},
+		w: bufio.NewWriterSize(stdin, 64<<10), waiters: waiters{pending: map[int64]chan error{}},
 	}
 	go s.read(stdout)
 	c := s.newCaller(ctx).(*stdioCaller)
@@ -103,21 +101,9 @@ func (s *stdioSession) read(stdout io.Reader) {
 		if !ok {
 			continue
 		}
-		s.mu.Lock()
-		ch := s.pending[id]
-		delete(s.pending, id)
-		s.mu.Unlock()
-		if ch != nil {
-			ch <- checkResponse(line)
-		}
+		s.deliver(id, line)
 	}
-	s.mu.Lock()
-	s.err = fmt.Errorf("%w: %w", errStreamEnded, err)
-	for id, ch := range s.pending {
-		ch <- s.err
-		delete(s.pending, id)
-	}
-	s.mu.Unlock()
+	s.fail(err)
 }
 
 // rawID returns the raw value of msg's "id", or nil.
