@@ -10,16 +10,7 @@ import (
 // held and every CPU looking up at once.
 func BenchmarkLookup(b *testing.B) {
 	ctx := context.Background()
-	m := NewManager(NewMemoryStore(), Config{MaxSessions: 20000})
-	b.Cleanup(m.Close)
-	ids := make([]string, 10000)
-	for i := range ids {
-		s, err := m.Create(ctx, Session{ProtocolVersion: "2025-11-25", Transport: "streamable"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ids[i] = s.ID
-	}
+	m, ids := benchSessions(b)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
@@ -41,16 +32,7 @@ func BenchmarkLookup(b *testing.B) {
 // granularity, so a busy session is read, not written.
 func BenchmarkLookupMarkUsed(b *testing.B) {
 	ctx := context.Background()
-	m := NewManager(NewMemoryStore(), Config{MaxSessions: 20000})
-	b.Cleanup(m.Close)
-	ids := make([]string, 10000)
-	for i := range ids {
-		s, err := m.Create(ctx, Session{ProtocolVersion: "2025-11-25", Transport: "streamable"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ids[i] = s.ID
-	}
+	m, ids := benchSessions(b)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
@@ -86,4 +68,20 @@ func BenchmarkCreateDelete(b *testing.B) {
 			}
 		}
 	})
+}
+
+// benchSessions returns a manager holding 10,000 sessions and their IDs.
+func benchSessions(b *testing.B) (*Manager, []string) {
+	b.Helper()
+	m := NewManager(NewMemoryStore(), Config{MaxSessions: 20000})
+	b.Cleanup(m.Close)
+	ids := make([]string, 10000)
+	for i := range ids {
+		s, err := m.Create(context.Background(), Session{ProtocolVersion: "2025-11-25", Transport: "streamable"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = s.ID
+	}
+	return m, ids
 }
