@@ -30,7 +30,7 @@ test: ## Run all tests: interop setup, go test -race ./..., conformance (scripts
 lint: ## Check gofmt, go vet and staticcheck (scripts/lint.sh).
 	scripts/lint.sh
 
-bench: ## Measure mcpgate against the raw HTTP and stdio floors and direct calls (scripts/bench.sh; BENCH_DURATION=2s for a quick run).
+bench: ## Measure mcpgate against the raw HTTP and stdio floors, direct calls and peer gateways (mcp-go, supergateway) side by side (scripts/bench.sh; BENCH_DURATION=2s for a quick run).
 	scripts/bench.sh
 
 conformance: ## Run the official MCP conformance suites against bin/mcpgate (scripts/conformance.sh).

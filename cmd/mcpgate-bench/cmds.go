@@ -69,6 +69,7 @@ func cmdLoad(args []string, stdout, stderr io.Writer) int {
 	stdio := fs.String("stdio", "", `load a stdio server directly instead: "CMD ARGS" (split on spaces)`)
 	sessions := fs.Int("sessions", 0, "sessions to open, shared by the workers (0: one per worker; one process for -stdio)")
 	pid := fs.Int("pid", 0, "a server process whose CPU time per call to report (0: none)")
+	cpuProfile := fs.String("cpuprofile", "", "write the load client's own CPU profile (warmup included) to this file")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -88,12 +89,20 @@ func cmdLoad(args []string, stdout, stderr io.Writer) int {
 	if *pid > 0 {
 		pids = append(pids, *pid)
 	}
+	if *cpuProfile != "" {
+		stopProfile, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "mcpgate-bench load:", err)
+			return exitFailure
+		}
+		defer stopProfile()
+	}
 	r, err := runTarget(ctx, t, f.concurrency, f.warmup, f.duration, pids...)
 	if err != nil {
 		fmt.Fprintln(stderr, "mcpgate-bench load:", err)
 		return exitFailure
 	}
-	fmt.Fprintf(stdout, "%s c=%d: %s", t.Transport, f.concurrency, r)
+	fmt.Fprintf(stdout, "%s c=%d: %s; client CPU %v per call", t.Transport, f.concurrency, r, fmtDur(r.ClientCPUPerCall()))
 	if *pid > 0 {
 		fmt.Fprintf(stdout, "; server CPU %v per call", fmtDur(r.CPUPerCall()))
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -124,6 +125,9 @@ type result struct {
 	FirstErr error
 	// CPU is the CPU time the watched processes used while measured.
 	CPU time.Duration
+	// ClientCPU is the CPU time the load client itself used while
+	// measured: it shares the machine with the servers it measures.
+	ClientCPU time.Duration
 }
 
 // CPUPerCall is the watched processes' CPU time per successful call.
@@ -132,6 +136,14 @@ func (r *result) CPUPerCall() time.Duration {
 		return 0
 	}
 	return r.CPU / time.Duration(r.Calls)
+}
+
+// ClientCPUPerCall is the load client's CPU time per successful call.
+func (r *result) ClientCPUPerCall() time.Duration {
+	if r.Calls == 0 {
+		return 0
+	}
+	return r.ClientCPU / time.Duration(r.Calls)
 }
 
 // RPS is successful calls per second.
@@ -182,9 +194,9 @@ func drive(callers []caller, warmup, d time.Duration, pids ...int) *result {
 	if warmup > 0 {
 		loop(callers, warmup, false)
 	}
-	cpu0 := sumCPU(pids)
+	cpu0, self0 := sumCPU(pids), cpuTime(os.Getpid())
 	r := loop(callers, d, true)
-	r.CPU = sumCPU(pids) - cpu0
+	r.CPU, r.ClientCPU = sumCPU(pids)-cpu0, cpuTime(os.Getpid())-self0
 	return r
 }
 

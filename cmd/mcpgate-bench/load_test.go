@@ -33,6 +33,9 @@ func checkRun(t *testing.T, r *result, err error) {
 	if r.Calls == 0 || r.Errors != 0 || len(r.Latency) != r.Calls {
 		t.Fatalf("run: %v", r)
 	}
+	if r.ClientCPU <= 0 || r.ClientCPUPerCall() <= 0 {
+		t.Fatalf("the load client's own CPU time was not measured: %v", r.ClientCPU)
+	}
 }
 
 func TestLoadStreamableFloor(t *testing.T) {
@@ -86,23 +89,34 @@ func TestStdioFloorAnswers(t *testing.T) {
 
 // legacyServer is a minimal 2024-11-05 HTTP+SSE server: GET /sse names the
 // messages endpoint, POSTs are answered on the stream.
-func legacyServer(t *testing.T) *httptest.Server {
+func legacyServer(t *testing.T) *httptest.Server { return legacyServerWith(t, false) }
+
+// legacyServerWith is legacyServer; with broadcast set it sends every
+// response to every session's stream, as supergateway does, and answers a
+// tools/call whose id it has seen before, from any session, with an error.
+func legacyServerWith(t *testing.T, broadcast bool) *httptest.Server {
 	t.Helper()
-	var mu sync.Mutex
-	streams := map[string]chan []byte{}
+	type stream struct {
+		ch   chan []byte
+		done chan struct{} // closed when its GET has returned
+	}
+	var mu sync.Mutex // guards streams, seen
+	streams := map[string]stream{}
+	seen := map[string]bool{}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /sse", func(w http.ResponseWriter, r *http.Request) {
-		ch := make(chan []byte, 64)
+		s := stream{make(chan []byte, 64), make(chan struct{})}
+		defer close(s.done)
 		mu.Lock()
 		id := fmt.Sprint(len(streams) + 1)
-		streams[id] = ch
+		streams[id] = s
 		mu.Unlock()
 		w.Header().Set("Content-Type", "text/event-stream")
 		fmt.Fprintf(w, "event: endpoint\ndata: /messages?sessionId=%s\n\n", id)
 		w.(http.Flusher).Flush()
 		for {
 			select {
-			case msg := <-ch:
+			case msg := <-s.ch:
 				fmt.Fprintf(w, "event: message\ndata: %s\n\n", msg)
 				w.(http.Flusher).Flush()
 			case <-r.Context().Done():
@@ -111,17 +125,37 @@ func legacyServer(t *testing.T) *httptest.Server {
 		}
 	})
 	mux.HandleFunc("POST /messages", func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		ch := streams[r.URL.Query().Get("sessionId")]
-		mu.Unlock()
 		body, _ := io.ReadAll(r.Body)
-		if ch == nil {
+		mu.Lock()
+		to := []stream{streams[r.URL.Query().Get("sessionId")]}
+		if to[0].ch == nil {
+			mu.Unlock()
 			http.NotFound(w, r)
 			return
 		}
+		out := floorAnswer(nil, body)
+		if broadcast {
+			to = to[:0]
+			for _, s := range streams {
+				to = append(to, s)
+			}
+			if id := string(rawID(body)); bytes.Contains(body, methodToolsCall) {
+				if seen[id] {
+					out = []byte(`{"jsonrpc":"2.0","id":` + id + `,"error":{"code":-32600,"message":"id used before"}}`)
+				}
+				seen[id] = true
+			}
+		}
+		mu.Unlock()
 		w.WriteHeader(http.StatusAccepted)
-		if out := floorAnswer(nil, body); len(out) > 0 {
-			ch <- out
+		if len(out) == 0 {
+			return
+		}
+		for _, s := range to {
+			select {
+			case s.ch <- out:
+			case <-s.done:
+			}
 		}
 	})
 	srv := httptest.NewServer(mux)

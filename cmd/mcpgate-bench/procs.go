@@ -82,11 +82,19 @@ func (c *child) failure(err error) error {
 
 // startHTTPFloor runs `mcpgate-bench http-floor` and reads its address.
 func startHTTPFloor(ctx context.Context, self, dir, name string) (*child, error) {
+	return startListening(ctx, dir, name, []string{self, "http-floor", "-listen", "127.0.0.1:0"})
+}
+
+// startListening runs argv, a server whose first line on stdout is
+// "listening on http://ADDR" once it serves (the HTTP floor, the mcp-go
+// peer), and waits for that line for up to a minute. Its MCP endpoint is
+// ADDR/mcp.
+func startListening(ctx context.Context, dir, name string, argv []string) (*child, error) {
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	c, err := start(name, dir, []string{self, "http-floor", "-listen", "127.0.0.1:0"}, pw)
+	c, err := start(name, dir, argv, pw)
 	pw.Close()
 	if err != nil {
 		pr.Close()
@@ -108,7 +116,7 @@ func startHTTPFloor(ctx context.Context, self, dir, name string) (*child, error)
 		}
 		c.url = addr + "/mcp"
 		return c, nil
-	case <-time.After(10 * time.Second):
+	case <-time.After(time.Minute): // an upstream behind it may start slowly
 	case <-ctx.Done():
 	}
 	c.stop()
@@ -151,16 +159,17 @@ func startGateway(ctx context.Context, mcpgate, dir, name string, upstream []str
 	}
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	c.url = base + "/mcp"
-	if err := waitHealthy(ctx, base+"/health", c.exited); err != nil {
+	if err := waitHealthy(ctx, base+"/health", `"status":"ok"`, c.exited); err != nil {
 		c.stop()
 		return nil, c.failure(err)
 	}
 	return c, nil
 }
 
-// waitHealthy polls url until it reports status ok, for up to a minute
-// (server-everything through npx may start slowly).
-func waitHealthy(ctx context.Context, url string, exited <-chan struct{}) error {
+// waitHealthy polls url until it answers 200 with a body that contains
+// want, for up to a minute (server-everything through npx may start
+// slowly).
+func waitHealthy(ctx context.Context, url, want string, exited <-chan struct{}) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	client := &http.Client{Timeout: 2 * time.Second}
@@ -169,7 +178,7 @@ func waitHealthy(ctx context.Context, url string, exited <-chan struct{}) error 
 		if err == nil {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && strings.Contains(string(b), `"status":"ok"`) {
+			if resp.StatusCode == http.StatusOK && strings.Contains(string(b), want) {
 				return nil
 			}
 		}

@@ -109,14 +109,14 @@ func writeReport(w io.Writer, o suiteOptions, m machine, rows []*row, idle []*id
 		m.loadBefore, m.loadAfter, o.passes, o.duration, min(time.Second, o.duration/5))
 
 	fmt.Fprintf(w, "### Throughput, concurrency %d\n\n", o.concurrency)
-	fmt.Fprintln(w, "| Scenario | req/s | × raw floor | × direct | p50 | p90 | p99 | errors | server CPU/call |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| Scenario | req/s | × raw floor | × direct | p50 | p90 | p99 | errors | server CPU/call | client CPU/call |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rows {
 		if r.kind != kindThroughput {
 			continue
 		}
 		if !r.ok() {
-			fmt.Fprintf(w, "| %s | %s | | | | | | | |\n", r.label, r.na)
+			fmt.Fprintf(w, "| %s | %s | | | | | | | | |\n", r.label, r.na)
 			continue
 		}
 		direct, cpu := "–", "–"
@@ -126,10 +126,12 @@ func writeReport(w io.Writer, o suiteOptions, m machine, rows []*row, idle []*id
 		if c := r.cpuPerCall(); c > 0 {
 			cpu = fmtDur(c)
 		}
-		fmt.Fprintf(w, "| %s | %.0f | %s | %s | %s | %s | %s | %d | %s |\n", r.label, r.rps(), ratio(r, floor), direct,
-			fmtDur(r.pct(0.5)), fmtDur(r.pct(0.9)), fmtDur(r.pct(0.99)), r.errors(), cpu)
+		client := time.Duration(r.mean(func(res *result) float64 { return float64(res.ClientCPUPerCall()) }))
+		fmt.Fprintf(w, "| %s | %.0f | %s | %s | %s | %s | %s | %d | %s | %s |\n", r.label, r.rps(), ratio(r, floor), direct,
+			fmtDur(r.pct(0.5)), fmtDur(r.pct(0.9)), fmtDur(r.pct(0.99)), r.errors(), cpu, fmtDur(client))
 	}
 	fmt.Fprintln(w, "\nserver CPU/call: CPU time of the server process (the gateway itself, not its upstream) per call.")
+	fmt.Fprintln(w, "client CPU/call: CPU time of the load client per call (it shares the two cores with the servers).")
 
 	fmt.Fprintln(w, "\n### Latency, concurrency 1")
 	fmt.Fprintln(w, "\n| Upstream | direct p50 | via mcpgate p50 | added p50 | direct p99 | via mcpgate p99 | added p99 |")
@@ -233,6 +235,8 @@ func goals(get func(string) *row, idle []*idleRow, floor *row, idleCapped string
 		f := ev.rps() / floor.rps()
 		ts = append(ts, goal{t.name, fmt.Sprintf("%.0f req/s = %.3f × floor (need %.3f)", ev.rps(), f, t.want), verdict(f >= t.want)})
 	}
+	// The same targets against the peers measured in this run (peers.go).
+	ts = append(ts, peerGoals(get)...)
 
 	gw, direct := get("gw-floor-c1"), get("floor-stdio-c1")
 	if gw.ok() && direct.ok() {

@@ -25,6 +25,9 @@ type suiteOptions struct {
 	everything  []string      // the server-everything command; empty skips its rows
 	keep        bool          // keep the work directory (configs and logs)
 	idleCapped  string        // why idleStreams is below what was asked, if it is
+	peer        peerOptions   // where the peers are (peers.go)
+	peers       *peerSet      // the peers started for this run; nil: none
+	demoHTTP    *demoHTTP     // the demo over HTTP and mcpgate in front of it (demohttp.go)
 }
 
 // rowKind says what a row measures and so which table it goes in.
@@ -57,6 +60,7 @@ func cmdSuite(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.idleStreams, "idle-streams", 20000, "idle SSE streams to hold per server (0 skips the idle runs)")
 	everything := fs.String("everything", "", `the server-everything stdio command, e.g. "node .../dist/index.js stdio" ("" skips its rows)`)
 	procs := fs.Int("procs", 0, "GOMAXPROCS of the load client (0: the Go default)")
+	o.peer.register(fs)
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory with the configurations and server logs")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
@@ -153,6 +157,11 @@ func runSuite(ctx context.Context, o suiteOptions, stdout, progress io.Writer) e
 		}
 	}
 
+	o.peers = startPeers(ctx, o, dir, floorCmd, everythingNA, progress)
+	defer o.peers.stop()
+	o.demoHTTP = startDemoHTTP(ctx, o, dir, progress)
+	defer o.demoHTTP.stop()
+
 	rows := suiteRows(o, httpFloor, gwFloor, gwDemo, gwHTTP, gwEverything, floorCmd, demoCmd, everythingNA)
 	warmup := min(time.Second, o.duration/5)
 	for pass := range o.passes {
@@ -184,6 +193,8 @@ func runSuite(ctx context.Context, o suiteOptions, stdout, progress io.Writer) e
 	gwFloor.stop()
 	gwDemo.stop()
 	gwEverything.stop()
+	o.peers.stop()
+	o.demoHTTP.stop()
 
 	var idle []*idleRow
 	if o.idleStreams > 0 {
@@ -197,12 +208,7 @@ func runSuite(ctx context.Context, o suiteOptions, stdout, progress io.Writer) e
 // suiteRows lists the scenarios, in the order of a pass.
 func suiteRows(o suiteOptions, httpFloor, gwFloor, gwDemo, gwHTTP, gwEverything *child, floorCmd, demoCmd []string, everythingNA string) []*row {
 	c := o.concurrency
-	load := func(t target, c int, pids ...int) func(context.Context, time.Duration, time.Duration) (*result, error) {
-		t.Call = defaultCall
-		return func(ctx context.Context, warmup, d time.Duration) (*result, error) {
-			return runTarget(ctx, t, c, warmup, d, pids...)
-		}
-	}
+	load := loadRun
 	churn := func(ch *child) func(context.Context, time.Duration, time.Duration) (*result, error) {
 		u, _ := url.Parse(ch.url)
 		return func(ctx context.Context, warmup, d time.Duration) (*result, error) {
@@ -225,6 +231,8 @@ func suiteRows(o suiteOptions, httpFloor, gwFloor, gwDemo, gwHTTP, gwEverything 
 			run: load(target{Transport: transportStateless, URL: gwFloor.url}, c, gwFloor.pid())},
 		{key: "gw-httpfloor", label: "mcpgate → raw HTTP floor (remote upstream)", direct: "floor-http",
 			run: load(streamable(gwHTTP), c, gwHTTP.pid())},
+		o.demoHTTP.row("demo-http", c),
+		o.demoHTTP.row("gw-demo-http", c),
 		{key: "everything-direct", label: "server-everything, direct (stdio)", na: everythingNA},
 		{key: "gw-everything", label: "mcpgate → server-everything", direct: "everything-direct", na: everythingNA},
 		{key: "floor-stdio-c1", label: "stdio floor, direct", kind: kindLatency, run: load(stdio(floorCmd), 1)},
@@ -238,7 +246,7 @@ func suiteRows(o suiteOptions, httpFloor, gwFloor, gwDemo, gwHTTP, gwEverything 
 		rowByKey(rows, "everything-direct").run = load(stdio(o.everything), c)
 		rowByKey(rows, "gw-everything").run = load(streamable(gwEverything), c, gwEverything.pid())
 	}
-	return rows
+	return withPeerRows(rows, o)
 }
 
 // naReason turns the error of a scenario's first run into the n/a note of

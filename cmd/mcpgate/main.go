@@ -6,6 +6,7 @@
 //	mcpgate serve --listen ADDR --stdio CMD  front one stdio MCP server
 //	mcpgate serve --listen ADDR --http URL   front one remote MCP server (--sse URL: a 2024-11-05 one)
 //	mcpgate demo-server [--era modern]       run the demo MCP server on stdin/stdout
+//	mcpgate demo-server --listen ADDR        … or over Streamable HTTP on ADDR/mcp
 //	mcpgate hash-token [--new]               print a token's sha256 digest for auth.tokens
 //	mcpgate oauth …                          list and revoke OAuth clients and grants
 //	mcpgate version                          print the version
@@ -26,6 +27,7 @@ import (
 	"github.com/mcpgate/mcpgate/internal/config"
 	"github.com/mcpgate/mcpgate/internal/demo"
 	"github.com/mcpgate/mcpgate/internal/gateway"
+	"github.com/mcpgate/mcpgate/internal/gctune"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -75,7 +77,8 @@ Usage:
   mcpgate                                   serve the demo upstream on 127.0.0.1:8080
   mcpgate serve [--listen ADDR] [--config FILE | --stdio "CMD ARGS" | --http URL | --sse URL]
   mcpgate demo-server [--era modern]        run the built-in demo MCP server on stdio
-                                            (--era modern: the 2026-07-28 stateless protocol)
+                                            (--era modern: the 2026-07-28 stateless protocol;
+                                            --listen ADDR: over Streamable HTTP on ADDR/mcp instead)
   mcpgate hash-token [--new]                hash a token (read from stdin) for auth.tokens, or make one
   mcpgate oauth clients|grants|revoke-grant|revoke-client|gen-key
                                             inspect and revoke OAuth clients and grants (auth mode oauth)
@@ -131,6 +134,11 @@ func serve(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if gctune.Enabled() {
+		// The process's GC percentage belongs to the binary, not to
+		// internal/gateway (tests run several gateways in one process).
+		gctune.Tune(ctx, gctune.Options{MinHeadroom: cfg.GC.MinHeadroomBytes, Log: log})
+	}
 	err = gateway.Run(ctx, cfg, gateway.Options{
 		Logger:  log,
 		Version: version,
@@ -168,6 +176,7 @@ func demoServer(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	eraFlag := fs.String("era", "", `protocol era: "" or "legacy" for the session era (initialize), "modern" or "2026-07-28" for the stateless era`)
+	httpFlags := demoHTTPFlags(fs) // demohttp.go
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -182,6 +191,9 @@ func demoServer(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if httpFlags.listen != "" {
+		return demoServeHTTP(ctx, httpFlags, era, log, stdout, stderr)
+	}
 	if err := demo.Serve(ctx, stdin, stdout, &demo.Options{Logger: log, Era: era}); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("demo server stopped", "err", err)
 		return exitFailure

@@ -11,6 +11,8 @@
 //	                  "filter": {"users": […], "roles": […], "transports": […]}}
 //	                 → {"matched", "delivered", "failed"}: the notification goes to
 //	                 every selected session, on both transports
+//	GET  /debug/pprof/…  Go's runtime profiles (net/http/pprof), only when
+//	                 Options.PProf is set (config admin.pprof)
 //
 // The token is compared by its SHA-256 digest in constant time; the
 // configuration holds only the digest or the name of an environment
@@ -52,6 +54,9 @@ type Options struct {
 	// passed as a JSON-encodable value: this package does not import the
 	// relay), shown as "mrtr" in GET /stats. Nil leaves them out.
 	MRTR func() any
+	// PProf mounts net/http/pprof under /debug/pprof/ (pprof.go), behind
+	// the token like every endpoint. False means it is not served (404).
+	PProf bool
 }
 
 // Realm is the protection space in the admin listener's challenges.
@@ -86,6 +91,9 @@ func New(sessions Sessions, opts Options) (*Handler, error) {
 	h := &Handler{sessions: sessions, mrtr: opts.MRTR, digest: opts.TokenDigest, maxBody: opts.MaxBodyBytes, log: log, mux: http.NewServeMux()}
 	h.mux.Handle("/stats", httpkit.Handle(log, only(http.MethodGet, h.stats)))
 	h.mux.Handle("/broadcast", httpkit.Handle(log, only(http.MethodPost, h.broadcast)))
+	if opts.PProf {
+		mountPProf(h.mux) // pprof.go
+	}
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httpkit.WriteJSON(w, r, errNotFound)
 	})

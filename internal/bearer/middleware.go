@@ -135,11 +135,19 @@ func (m *middleware) authenticate(w http.ResponseWriter, r *http.Request) *http.
 		return nil
 	}
 	if err == nil {
-		ctx := principal.NewContext(r.Context(), p)
+		var cred principal.Credential
+		hasCred := false
 		if m.source != nil {
-			if c, ok := m.source.Credential(r); ok {
-				ctx = principal.NewCredentialContext(ctx, c)
-			}
+			cred, hasCred = m.source.Credential(r)
+		}
+		if !hasCred && p.IsAnonymous() {
+			// principal.FromContext answers Anonymous already: no context
+			// value and no request copy per request (auth mode none).
+			return r
+		}
+		ctx := principal.NewContext(r.Context(), p)
+		if hasCred {
+			ctx = principal.NewCredentialContext(ctx, cred)
 		}
 		return r.WithContext(ctx)
 	}

@@ -25,6 +25,10 @@ type Admin struct {
 	// "env:NAME", an environment variable holding the token (or its
 	// "sha256:…" digest). Zero means the admin listener is off.
 	Token SecretRef `yaml:"token,omitempty"`
+	// PProf mounts net/http/pprof's handlers under /debug/pprof/ on the
+	// admin listener, behind the admin token (never on the MCP listener).
+	// Zero (false) means no profiling endpoints.
+	PProf bool `yaml:"pprof,omitempty"`
 	// Digest is the token's digest, set by Resolve (from Token, reading the
 	// environment for "env:"). Not configurable.
 	Digest secret.Digest `yaml:"-"`
@@ -52,6 +56,9 @@ func (c *Config) validateAdmin(ps *Problems) {
 		if !a.Enabled() {
 			ps.add("admin.listen", `set, but admin.token is not: the admin listener needs a token ("sha256:<hex>" from mcpgate hash-token, or "env:NAME")`)
 		}
+	}
+	if a.PProf && !a.Enabled() {
+		ps.add("admin.pprof", "set, but admin.token is not: profiling is served only on the admin listener, which needs a token")
 	}
 	h := string(a.Token)
 	switch {

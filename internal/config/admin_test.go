@@ -45,6 +45,10 @@ func TestAdmin(t *testing.T) {
 			c.Admin.Token = testDigest
 		}, wantListen: DefaultAdminListen,
 			want: []string{"admin.token: the same token as auth.tokens[0]; the admin token must be a token of its own"}},
+		{name: "pprof on the admin listener", change: func(c *Config) { c.Admin = Admin{Token: testDigest, PProf: true} },
+			wantListen: DefaultAdminListen},
+		{name: "pprof without a token", change: func(c *Config) { c.Admin.PProf = true },
+			want: []string{"admin.pprof: set, but admin.token is not: profiling is served only on the admin listener, which needs a token"}},
 		{name: "bad listen", change: func(c *Config) { c.Admin = Admin{Token: testDigest, Listen: "localhost"} },
 			wantListen: "localhost",
 			want:       []string{`admin.listen: "localhost" is not host:port: address localhost: missing port in address`}},

@@ -68,6 +68,8 @@ type Config struct {
 	// MRTR configures multi-round-trip requests for 2026-07-28 clients of
 	// session-era upstreams (mrtr.go).
 	MRTR MRTR `yaml:"mrtr,omitempty"`
+	// GC tunes the garbage collector of the gateway process (gc.go).
+	GC GC `yaml:"gc,omitempty"`
 	// Upstreams are the MCP servers behind the gateway, in order. The order
 	// matters: it is the order of aggregated lists, and the first upstream
 	// wins a contested resource URI. At least one is required.

@@ -97,6 +97,7 @@ func (c *Config) SetDefaults() {
 	c.setAdminDefaults()
 	c.setStatelessDefaults()
 	c.setMRTRDefaults()
+	c.setGCDefaults()
 }
 
 func setDefault[T comparable](p *T, def T) {

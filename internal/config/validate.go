@@ -69,6 +69,7 @@ func (c *Config) Validate() error {
 	c.validateAdmin(&ps)
 	c.validateStateless(&ps)
 	c.validateMRTR(&ps)
+	c.validateGC(&ps)
 	return ps.err()
 }
 

@@ -44,7 +44,7 @@ func (s *server) requestClient(ctx context.Context, method string, params any) (
 	s.pending[key] = ch
 	s.mu.Unlock()
 
-	s.send(jsonrpc.NewRequest(id, method, jsonrpc.MustRaw(params)))
+	s.sendFor(ctx, jsonrpc.NewRequest(id, method, jsonrpc.MustRaw(params)))
 
 	timer := time.NewTimer(s.opts.ClientRequestTimeout)
 	defer timer.Stop()
@@ -70,7 +70,7 @@ func (s *server) requestClient(ctx context.Context, method string, params any) (
 	closed := s.closed
 	s.mu.Unlock()
 	if stillPending && !closed {
-		s.notify(mcp.NotificationCancelled, map[string]any{"requestId": id, "reason": reason})
+		s.sendFor(ctx, jsonrpc.NewNotification(mcp.NotificationCancelled, jsonrpc.MustRaw(map[string]any{"requestId": id, "reason": reason})))
 	}
 	return nil, fmt.Errorf("%s %s: %w", method, id, err)
 }

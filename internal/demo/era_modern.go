@@ -239,11 +239,11 @@ func handleDiscover(_ context.Context, s *server, _ *request) (any, *jsonrpc.Err
 func (s *server) logFor(ctx context.Context, level string, data any) {
 	rd := roundFrom(ctx)
 	if rd == nil {
-		s.logMessage(level, data)
+		s.logMessage(ctx, level, data)
 		return
 	}
 	if n := slices.Index(logLevels, level); rd.logLevel < 0 || n < rd.logLevel {
 		return
 	}
-	s.sendLog(level, data)
+	s.sendLog(ctx, level, data)
 }

@@ -53,7 +53,7 @@ func handleListen(ctx context.Context, s *server, r *request) (any, *jsonrpc.Err
 		m.mu.Unlock()
 	}()
 	// [SUB §Acknowledgment]: everything asked for is honoured.
-	s.send(jsonrpc.NewNotification(mcp.NotificationSubscriptionsAcknowledged,
+	s.sendFor(ctx, jsonrpc.NewNotification(mcp.NotificationSubscriptionsAcknowledged,
 		jsonrpc.MustRaw(map[string]any{"notifications": l.filter, "_meta": l.tag})))
 	<-ctx.Done()
 	return nil, nil // cancelled: run sends no response

@@ -16,7 +16,7 @@ var logLevels = []string{"debug", "info", "notice", "warning", "error", "critica
 // loggerName is the logger field of the server's notifications/message.
 const loggerName = "mcpgate-demo"
 
-func handleSetLevel(_ context.Context, s *server, r *request) (any, *jsonrpc.Error) {
+func handleSetLevel(ctx context.Context, s *server, r *request) (any, *jsonrpc.Error) {
 	var p struct {
 		Level string `json:"level"`
 	}
@@ -32,14 +32,14 @@ func handleSetLevel(_ context.Context, s *server, r *request) (any, *jsonrpc.Err
 	s.mu.Unlock()
 	// Like the reference server, confirm with a log message (which the new
 	// level filters like any other).
-	s.logMessage("info", "Log level set to: "+p.Level)
+	s.logMessage(ctx, "info", "Log level set to: "+p.Level)
 	return json.RawMessage(`{}`), nil
 }
 
 // logMessage sends notifications/message if level is at or above the level
 // the client set; before any logging/setLevel every level is sent
 // [logging §Log Levels: the server sends messages at or above the set level].
-func (s *server) logMessage(level string, data any) {
+func (s *server) logMessage(ctx context.Context, level string, data any) {
 	n := slices.Index(logLevels, level)
 	s.mu.Lock()
 	min := s.logLevel
@@ -47,14 +47,15 @@ func (s *server) logMessage(level string, data any) {
 	if n < min {
 		return
 	}
-	s.sendLog(level, data)
+	s.sendLog(ctx, level, data)
 }
 
-// sendLog sends one notifications/message.
-func (s *server) sendLog(level string, data any) {
-	s.notify(mcp.NotificationMessage, struct {
+// sendLog sends one notifications/message, related to the request of ctx
+// (sendFor).
+func (s *server) sendLog(ctx context.Context, level string, data any) {
+	s.sendFor(ctx, jsonrpc.NewNotification(mcp.NotificationMessage, jsonrpc.MustRaw(struct {
 		Level  string `json:"level"`
 		Logger string `json:"logger"`
 		Data   any    `json:"data"`
-	}{level, loggerName, data})
+	}{level, loggerName, data})))
 }

@@ -157,7 +157,7 @@ func templateID(uri string) (string, bool) {
 	return id, true
 }
 
-func handleSubscribe(_ context.Context, s *server, r *request) (any, *jsonrpc.Error) {
+func handleSubscribe(ctx context.Context, s *server, r *request) (any, *jsonrpc.Error) {
 	uri, e := decodeURI(r.params)
 	if e != nil {
 		return nil, e
@@ -168,11 +168,11 @@ func handleSubscribe(_ context.Context, s *server, r *request) (any, *jsonrpc.Er
 	s.mu.Lock()
 	s.subscriptions[uri] = true
 	s.mu.Unlock()
-	s.logMessage("info", "Subscribed to resource: "+uri)
+	s.logMessage(ctx, "info", "Subscribed to resource: "+uri)
 	return json.RawMessage(`{}`), nil
 }
 
-func handleUnsubscribe(_ context.Context, s *server, r *request) (any, *jsonrpc.Error) {
+func handleUnsubscribe(ctx context.Context, s *server, r *request) (any, *jsonrpc.Error) {
 	uri, e := decodeURI(r.params)
 	if e != nil {
 		return nil, e
@@ -180,6 +180,6 @@ func handleUnsubscribe(_ context.Context, s *server, r *request) (any, *jsonrpc.
 	s.mu.Lock()
 	delete(s.subscriptions, uri)
 	s.mu.Unlock()
-	s.logMessage("info", "Unsubscribed from resource: "+uri)
+	s.logMessage(ctx, "info", "Unsubscribed from resource: "+uri)
 	return json.RawMessage(`{}`), nil
 }

@@ -17,6 +17,14 @@
 //	            │ responses from the client: handed to the waiting goroutine
 //	            ▼
 //	stdout ◀── send (one mutex; one Write per message line)
+//
+// `mcpgate demo-server --listen ADDR` serves the same server over
+// Streamable HTTP instead, directly, without the gateway (ServeStreamable,
+// NewHTTPHandler; httpserve.go lists what it supports): in the session era
+// one server per session, each request's progress, log messages and
+// server→client requests on its own POST's SSE stream (sendfor.go), other
+// messages on the session's GET stream; in the 2026-07-28 era one shared
+// server and a POST per request. No resumption and no batches.
 package demo
 
 import (
@@ -231,6 +239,10 @@ func readLine(br *bufio.Reader, max int) ([]byte, error) {
 // send writes m as one line. After the first write error it drops every
 // message and closes s.broken, which stops Serve.
 func (s *server) send(m *jsonrpc.Message) {
+	if s.deliver != nil {
+		s.deliver(m) // served over HTTP (httpserve.go)
+		return
+	}
 	s.sendLine(jsonrpc.Encode(m))
 }
 
@@ -327,6 +339,9 @@ type server struct {
 	// modern is the 2026-07-28 era's state; nil in the session era. Set
 	// before serving starts.
 	modern *modernState
+	// deliver, when set (before serving starts), receives every message
+	// send would write to out: the HTTP server's routing (httpserve.go).
+	deliver func(*jsonrpc.Message)
 }
 
 func newServer(o Options, out io.Writer) *server {

@@ -112,7 +112,7 @@ func runSlow(ctx context.Context, s *server, r *request, args json.RawMessage) *
 			s.log.Debug("slow tool cancelled", "id", string(r.id))
 			return nil
 		}
-		s.progress(r, float64(i), steps, fmt.Sprintf("step %d of %d", i, steps))
+		s.progress(ctx, r, float64(i), steps, fmt.Sprintf("step %d of %d", i, steps))
 	}
 	return textResult(fmt.Sprintf("Slept %d ms", *a.MS))
 }

@@ -85,7 +85,7 @@ func runWithLogging(ctx context.Context, s *server, _ *request, _ json.RawMessag
 
 // progress sends notifications/progress for r when it carries a progress
 // token; without one nothing is sent [PR: only tokens of active requests].
-func (s *server) progress(r *request, progress, total float64, message string) {
+func (s *server) progress(ctx context.Context, r *request, progress, total float64, message string) {
 	if r.progressToken == nil {
 		return
 	}
@@ -98,7 +98,7 @@ func (s *server) progress(r *request, progress, total float64, message string) {
 	if v, _ := s.negotiated(); v < mcp.Version20250326 {
 		p.Message = "" // message was added in 2025-03-26
 	}
-	s.notify(mcp.NotificationProgress, p)
+	s.sendFor(ctx, jsonrpc.NewNotification(mcp.NotificationProgress, jsonrpc.MustRaw(p)))
 }
 
 func runWithProgress(ctx context.Context, s *server, r *request, _ json.RawMessage) *toolResult {
@@ -106,7 +106,7 @@ func runWithProgress(ctx context.Context, s *server, r *request, _ json.RawMessa
 		if i > 0 && !sleep(ctx, s.opts.StepDelay) {
 			return nil
 		}
-		s.progress(r, step, 100, fmt.Sprintf("Completed step %v of 100", step))
+		s.progress(ctx, r, step, 100, fmt.Sprintf("Completed step %v of 100", step))
 	}
 	// Like the reference server, answer with the token itself.
 	token := "no progress token"

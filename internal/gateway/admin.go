@@ -25,7 +25,7 @@ func (g *Gateway) adminRoutes() (http.Handler, error) {
 	if a.Digest.IsZero() {
 		return nil, fmt.Errorf("admin token %s is not resolved (config.Resolve reads it)", a.Token)
 	}
-	h, err := admin.New(g.hub, admin.Options{TokenDigest: a.Digest, Logger: g.log.With("component", "admin"), MRTR: func() any { return g.relay.MRTRStats() }})
+	h, err := admin.New(g.hub, admin.Options{TokenDigest: a.Digest, Logger: g.log.With("component", "admin"), MRTR: func() any { return g.relay.MRTRStats() }, PProf: a.PProf})
 	if err != nil {
 		return nil, fmt.Errorf("building admin handler: %w", err)
 	}
@@ -63,12 +63,18 @@ func (g *Gateway) serveAdmin(log *slog.Logger) (*adminServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s (admin): %w", g.cfg.Admin.Listen, err)
 	}
+	writeTimeout := 30 * time.Second
+	if g.cfg.Admin.PProf {
+		// net/http/pprof refuses a profile as long as the write timeout;
+		// the default CPU profile takes 30s.
+		writeTimeout = 150 * time.Second
+	}
 	a := &adminServer{
 		srv: &http.Server{
 			Handler:           g.admin,
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
-			WriteTimeout:      30 * time.Second,
+			WriteTimeout:      writeTimeout,
 			IdleTimeout:       120 * time.Second,
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),

@@ -106,7 +106,7 @@ func decodeFast(data []byte) (m *Message, ok bool) {
 		if !ok {
 			return nil, false
 		}
-		m.Method = string(s)
+		m.Method = internMethod(s)
 	}
 	if seen&fError != 0 {
 		raw := data[errv[0]:errv[1]]
@@ -232,4 +232,32 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
+}
+
+// internMethod returns s as a string, without allocating for the methods
+// that make up nearly all traffic (the string(s) in a switch does not
+// allocate). This package knows JSON-RPC, not MCP: the list is only a
+// cache, and any other method is copied.
+func internMethod(s []byte) string {
+	switch string(s) {
+	case "tools/call":
+		return "tools/call"
+	case "tools/list":
+		return "tools/list"
+	case "resources/read":
+		return "resources/read"
+	case "prompts/get":
+		return "prompts/get"
+	case "ping":
+		return "ping"
+	case "notifications/progress":
+		return "notifications/progress"
+	case "notifications/cancelled":
+		return "notifications/cancelled"
+	case "notifications/message":
+		return "notifications/message"
+	case "notifications/initialized":
+		return "notifications/initialized"
+	}
+	return string(s)
 }

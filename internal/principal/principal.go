@@ -68,6 +68,15 @@ func NewContext(ctx context.Context, p Principal) context.Context {
 	return context.WithValue(ctx, ctxKey{}, p)
 }
 
+// IsAnonymous reports whether p is Anonymous, field for field. A context
+// without a principal answers Anonymous (FromContext), so a request whose
+// principal is Anonymous needs no context of its own.
+func (p Principal) IsAnonymous() bool {
+	a := &Anonymous
+	return p.Issuer == a.Issuer && p.Subject == a.Subject && p.Name == a.Name && p.Role == a.Role &&
+		len(p.Scopes) == 0 && p.ClientID == a.ClientID && p.GrantID == a.GrantID
+}
+
 // FromContext returns the principal in ctx, or Anonymous.
 func FromContext(ctx context.Context) Principal {
 	if p, ok := ctx.Value(ctxKey{}).(Principal); ok {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/mcpgate/mcpgate/internal/eventlog"
 	"github.com/mcpgate/mcpgate/internal/httpkit"
@@ -177,9 +176,5 @@ func (h *Handler) deleteStream(sessionID, stream string) {
 
 // writeJSON writes a 200 application/json response.
 func writeJSON(w http.ResponseWriter, body []byte) {
-	hdr := w.Header()
-	hdr.Set("Content-Type", "application/json")
-	hdr.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(http.StatusOK)
-	w.Write(body)
+	writeJSONStatus(w, http.StatusOK, body)
 }

@@ -41,24 +41,12 @@ func statelessByHeader(r *http.Request) bool {
 // not initialize is then stateless (and fails the header checks when its
 // MCP-Protocol-Version header is absent or names a session-era revision).
 func hasModernMeta(params json.RawMessage) bool {
-	meta, ok := member(params, "_meta")
+	meta, ok := jsonrpc.Lookup(params, "_meta")
 	if !ok {
 		return false
 	}
-	_, ok = member(meta, mcp.MetaProtocolVersion)
+	_, ok = jsonrpc.Lookup(meta, mcp.MetaProtocolVersion)
 	return ok
-}
-
-// member returns the value of the top-level member key of obj.
-func member(obj []byte, key string) (val []byte, found bool) {
-	jsonrpc.Members(obj, func(m jsonrpc.Member) bool {
-		if string(m.Key) == key {
-			val, found = m.Value, true
-			return false
-		}
-		return true
-	})
-	return val, found
 }
 
 // requestMeta is what the stateless ladder reads from params._meta
@@ -73,7 +61,7 @@ type requestMeta struct {
 // parseMeta reads params._meta; ok is false when the required fields are
 // missing or of the wrong type.
 func parseMeta(params json.RawMessage) (m requestMeta, ok bool) {
-	raw, found := member(params, "_meta")
+	raw, found := jsonrpc.Lookup(params, "_meta")
 	if !found || json.Unmarshal(raw, &m) != nil || m.ProtocolVersion == nil {
 		return m, false
 	}
@@ -219,22 +207,9 @@ func checkStateless(r *http.Request, msg *jsonrpc.Message) *jsonrpc.Error {
 		return headerMismatch("Mcp-Method must equal the request's method")
 	}
 	// [SH26 §Standard Request Headers, §Value Encoding]: Mcp-Name mirrors
-	// params.name, params.uri or params.taskId; surrounding whitespace is
-	// not part of a field value (RFC 9110 §5.5).
-	if field := mcp.NameField(msg.Method); field != "" {
-		var want *string
-		if raw, ok := member(msg.Params, field); ok {
-			_ = json.Unmarshal(raw, &want)
-		}
-		if want != nil {
-			ns := r.Header[mcp.HeaderName]
-			if len(ns) != 1 {
-				return headerMismatch("Mcp-Name is required with params." + field)
-			}
-			if v, ok := mcp.DecodeHeaderValue(strings.TrimSpace(ns[0])); !ok || v != *want {
-				return headerMismatch("Mcp-Name must equal params." + field)
-			}
-		}
+	// params.name, params.uri or params.taskId.
+	if problem := mcp.CheckNameHeader(r.Header[mcp.HeaderName], msg.Method, msg.Params); problem != "" {
+		return headerMismatch(problem)
 	}
 	return nil
 }
@@ -282,11 +257,23 @@ func writeRPCError(w http.ResponseWriter, status int, id json.RawMessage, e *jso
 
 func writeJSONStatus(w http.ResponseWriter, status int, body []byte) {
 	hdr := w.Header()
-	hdr.Set("Content-Type", "application/json")
-	hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	hdr["Content-Type"] = jsonContentType
+	if len(body) > smallBody {
+		hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	}
 	w.WriteHeader(status)
 	w.Write(body)
 }
+
+// jsonContentType is the Content-Type of JSON responses, shared by all of
+// them: net/http copies a handler's header values before writing, and
+// Header.Set and Add replace or grow a slice rather than write into it.
+var jsonContentType = []string{"application/json"}
+
+// smallBody is the largest body net/http holds until the handler returns
+// (its bufferBeforeChunkingSize): for these it sets Content-Length itself,
+// without the two allocations of setting it here.
+const smallBody = 2048
 
 func truncate(s string, n int) string {
 	if len(s) <= n {
