@@ -21,7 +21,12 @@ func CheckNameHeader(values []string, method string, params json.RawMessage) str
 	}
 	var want *string
 	if raw, ok := jsonrpc.Lookup(params, field); ok {
-		_ = json.Unmarshal(raw, &want)
+		if s, plain := jsonrpc.PlainString(raw); plain {
+			str := string(s) // the common case, without encoding/json
+			want = &str
+		} else {
+			_ = json.Unmarshal(raw, &want)
+		}
 	}
 	switch {
 	case want == nil:

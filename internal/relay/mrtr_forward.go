@@ -224,7 +224,9 @@ func (r *Relay) startParkable(ctx context.Context, c *Client, msg *jsonrpc.Messa
 	p.stopOnClose = context.AfterFunc(r.ctx, p.relayClosing)
 	p.callTimer = time.AfterFunc(u.CallTimeout, p.timedOut)
 	r.wg.Add(1)
-	go p.run(conn, msg.Method, params, release)
+	// A reused goroutine: a fresh one grows its stack to the depth of an
+	// upstream call, copy by copy, on every stateless request.
+	r.pool.Go(func() { p.run(conn, msg.Method, params, release) })
 	return p, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
 	"github.com/mcpgate/mcpgate/internal/mcp"
 	"github.com/mcpgate/mcpgate/internal/upstream"
+	"github.com/mcpgate/mcpgate/internal/workpool"
 )
 
 // Options configure a Relay. The zero value is usable.
@@ -113,6 +114,7 @@ type Relay struct {
 	listens map[*listen]struct{}
 
 	wg     sync.WaitGroup // background refreshes
+	pool   workpool.Pool  // goroutines of parked calls (mrtr_forward.go); the zero value is ready
 	ctx    context.Context
 	cancel context.CancelFunc
 }
@@ -178,6 +180,8 @@ func (r *Relay) Register(u Upstream) {
 func (r *Relay) Close() {
 	r.cancel()
 	r.wg.Wait()
+	r.pool.Stop() // its workers run only tasks counted in wg: all idle now
+	r.pool.Wait()
 	r.mu.Lock()
 	reqs := r.serverReqs
 	r.serverReqs = map[string]*serverRequest{}

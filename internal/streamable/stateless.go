@@ -62,11 +62,82 @@ type requestMeta struct {
 // missing or of the wrong type.
 func parseMeta(params json.RawMessage) (m requestMeta, ok bool) {
 	raw, found := jsonrpc.Lookup(params, "_meta")
-	if !found || json.Unmarshal(raw, &m) != nil || m.ProtocolVersion == nil {
+	if !found {
+		return m, false
+	}
+	if m, ok, sure := parseMetaFast(raw); sure {
+		return m, ok
+	}
+	m = requestMeta{}
+	if json.Unmarshal(raw, &m) != nil || m.ProtocolVersion == nil {
 		return m, false
 	}
 	caps := bytes.TrimSpace(m.ClientCapabilities)
 	return m, len(caps) > 0 && caps[0] == '{'
+}
+
+// parseMetaFast is parseMeta's answer for raw (params._meta) without
+// encoding/json, on every stateless request. It matches member names as
+// encoding/json does (case-insensitively, the last of duplicates winning)
+// and reports sure = false for what it leaves to encoding/json: names
+// written with escapes or with non-ASCII bytes (Unicode case folding
+// matches "ſ" to "s"), strings with escapes or non-ASCII, and values of
+// the wrong type.
+func parseMetaFast(raw []byte) (m requestMeta, ok, sure bool) {
+	sure = true
+	valid := jsonrpc.Members(raw, func(mb jsonrpc.Member) bool {
+		if mb.KeyEscaped || !ascii(mb.Key) {
+			sure = false
+			return false
+		}
+		v := mb.Value
+		switch {
+		case jsonrpc.FoldEqual(mb.Key, mcp.MetaProtocolVersion):
+			if string(v) == "null" {
+				m.ProtocolVersion = nil
+				return true
+			}
+			s, plain := jsonrpc.PlainString(v)
+			if !plain {
+				sure = false
+				return false
+			}
+			str := string(s)
+			m.ProtocolVersion = &str
+		case jsonrpc.FoldEqual(mb.Key, mcp.MetaClientCapabilities):
+			m.ClientCapabilities = json.RawMessage(v)
+		case jsonrpc.FoldEqual(mb.Key, mcp.MetaClientInfo):
+			m.ClientInfo = json.RawMessage(v)
+		case jsonrpc.FoldEqual(mb.Key, mcp.MetaLogLevel):
+			if string(v) == "null" {
+				return true
+			}
+			s, plain := jsonrpc.PlainString(v)
+			if !plain {
+				sure = false
+				return false
+			}
+			m.LogLevel = string(s)
+		}
+		return true
+	})
+	if !sure {
+		return requestMeta{}, false, false
+	}
+	if !valid || m.ProtocolVersion == nil {
+		return m, false, true
+	}
+	return m, len(m.ClientCapabilities) > 0 && m.ClientCapabilities[0] == '{', true
+}
+
+// ascii reports whether b is all ASCII.
+func ascii(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // statelessSeq numbers stateless requests: the relay keys calls in flight

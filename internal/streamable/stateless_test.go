@@ -2,6 +2,7 @@ package streamable
 
 import (
 	"context"
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -357,4 +358,40 @@ func TestStatelessKeepAlive(t *testing.T) {
 	if diff := jsonDiff(t, []string{`{"jsonrpc":"2.0","id":1,"result":{"gate":"k"}}`}, []string{answer}); diff != "" {
 		t.Errorf("answer (-want +got):\n%s", diff)
 	}
+}
+
+// FuzzParseMeta checks parseMeta's fast path against encoding/json: when
+// it is sure, it answers what decoding answers.
+func FuzzParseMeta(f *testing.F) {
+	for _, s := range []string{
+		`{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}`,
+		`{"IO.modelcontextprotocol/PROTOCOLVERSION":"x","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/protocolVersion":null}`,
+		`{"io.modelcontextprotocol/protocolVersion":1,"io.modelcontextprotocol/clientCapabilities":[]}`,
+		`{"io.modelcontextprotocol/logLevel":"debug","io.modelcontextprotocol/clientInfo":{"name":"c"}}`,
+		`{"io.modelcontextprotocol/protocolVerſion":"x"}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		fast, fastOK, sure := parseMetaFast([]byte(raw))
+		if !sure {
+			return
+		}
+		var slow requestMeta
+		slowOK := json.Unmarshal([]byte(raw), &slow) == nil && slow.ProtocolVersion != nil
+		if slowOK {
+			caps := bytes.TrimSpace(slow.ClientCapabilities)
+			slowOK = len(caps) > 0 && caps[0] == '{'
+		}
+		if fastOK != slowOK {
+			t.Fatalf("parseMetaFast(%q) ok = %v, encoding/json says %v", raw, fastOK, slowOK)
+		}
+		if !fastOK {
+			return
+		}
+		if *fast.ProtocolVersion != *slow.ProtocolVersion || fast.LogLevel != slow.LogLevel ||
+			!bytes.Equal(fast.ClientCapabilities, slow.ClientCapabilities) || !bytes.Equal(fast.ClientInfo, slow.ClientInfo) {
+			t.Fatalf("parseMetaFast(%q) = %+v, encoding/json says %+v", raw, fast, slow)
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
@@ -99,8 +100,13 @@ func TestDropProtocolVersion(t *testing.T) {
 	tests := []struct{ name, in, want string }{
 		{"none", `{"name":"x","_meta":{"progressToken":1}}`, `{"name":"x","_meta":{"progressToken":1}}`},
 		{"dropped, hint kept", `{"name":"x","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"progressToken":1}}`,
-			`{"_meta":{"io.modelcontextprotocol/clientCapabilities":{},"progressToken":1},"name":"x"}`},
+			`{"name":"x","_meta":{"io.modelcontextprotocol/clientCapabilities":{},"progressToken":1}}`},
 		{"only in an argument", `{"arguments":{"s":"\"io.modelcontextprotocol/protocolVersion\""}}`, `{"arguments":{"s":"\"io.modelcontextprotocol/protocolVersion\""}}`},
+		{"only member of _meta", `{"name":"x","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}`, `{"name":"x","_meta":{}}`},
+		{"duplicate _meta: decoded", `{"_meta":{"a":1},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","b":2}}`,
+			`{"_meta":{"b":2}}`},
+		{"escaped name in _meta: decoded", `{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","\u0062":2}}`,
+			`{"_meta":{"b":2}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -125,11 +131,42 @@ func BenchmarkWithMeta(b *testing.B) {
 			}
 		})
 	}
+	b.Run("DropProtocolVersion present", func(b *testing.B) {
+		params := json.RawMessage(`{"name":"echo","arguments":{"message":"hello"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"c","version":"1"}}}`)
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = DropProtocolVersion(params)
+		}
+	})
 	b.Run("DropProtocolVersion absent", func(b *testing.B) {
 		params := json.RawMessage(`{"name":"echo","arguments":{"message":"hello"},"_meta":{"progressToken":1}}`)
 		b.ReportAllocs()
 		for b.Loop() {
 			_ = DropProtocolVersion(params)
+		}
+	})
+}
+
+// FuzzDropProtocolVersion checks the raw-bytes fast path against decoding:
+// both results decode to the same members.
+func FuzzDropProtocolVersion(f *testing.F) {
+	for _, s := range []string{
+		`{"name":"x","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","progressToken":1}}`,
+		`{"_meta":{"io.modelcontextprotocol/protocolVersion":"v"},"_meta":{}}`,
+		`{"_meta":{"a":{"io.modelcontextprotocol/protocolVersion":1}}}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		fast := DropProtocolVersion(json.RawMessage(in))
+		slow := dropProtocolVersionSlow(json.RawMessage(in))
+		var a, b any
+		errA, errB := json.Unmarshal(fast, &a), json.Unmarshal(slow, &b)
+		if (errA == nil) != (errB == nil) {
+			t.Fatalf("DropProtocolVersion(%q) = %q, slow path %q: validity differs", in, fast, slow)
+		}
+		if errA == nil && !reflect.DeepEqual(a, b) {
+			t.Fatalf("DropProtocolVersion(%q) = %q, slow path %q", in, fast, slow)
 		}
 	})
 }
