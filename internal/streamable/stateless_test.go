@@ -1,8 +1,8 @@
 package streamable
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
