@@ -52,20 +52,7 @@ func TestHTTPSDKClient(t *testing.T) {
 		t.Run("version "+version, func(t *testing.T) {
 			h, url := startHTTP(t, nil)
 			ctx := t.Context()
-			ev := &sdkEvents{progress: make(chan *mcp.ProgressNotificationParams, 16),
-				logs: make(chan *mcp.LoggingMessageParams, 16), updated: make(chan string, 4)}
-			cs, err := newSDKClient(ev).Connect(ctx, &mcp.StreamableClientTransport{Endpoint: url, MaxRetries: -1},
-				&mcp.ClientSessionOptions{ProtocolVersion: version})
-			if err != nil {
-				t.Fatalf("Connect: %v", err)
-			}
-			wantVersion := version
-			if version == "" {
-				wantVersion = "2025-11-25"
-			}
-			if got := cs.InitializeResult().ProtocolVersion; got != wantVersion {
-				t.Errorf("negotiated %q, want %q", got, wantVersion)
-			}
+			cs, ev, wantVersion := connectSDK(t, ctx, &mcp.StreamableClientTransport{Endpoint: url, MaxRetries: -1}, version)
 			if n := h.sessionCount(); n != 1 {
 				t.Errorf("sessions = %d, want 1", n)
 			}

@@ -75,6 +75,27 @@ func textOf(t *testing.T, res *mcp.CallToolResult) string {
 	return tc.Text
 }
 
+// connectSDK connects a Go SDK client over transport at version ("" for
+// the SDK's default) and checks the version negotiated; it returns the
+// session, its event channels and the version the exercise should expect.
+func connectSDK(t *testing.T, ctx context.Context, transport mcp.Transport, version string) (*mcp.ClientSession, *sdkEvents, string) {
+	t.Helper()
+	ev := &sdkEvents{progress: make(chan *mcp.ProgressNotificationParams, 16),
+		logs: make(chan *mcp.LoggingMessageParams, 16), updated: make(chan string, 4)}
+	cs, err := newSDKClient(ev).Connect(ctx, transport, &mcp.ClientSessionOptions{ProtocolVersion: version})
+	if err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	wantVersion := version
+	if version == "" {
+		wantVersion = "2025-11-25"
+	}
+	if got := cs.InitializeResult().ProtocolVersion; got != wantVersion {
+		t.Errorf("negotiated %q, want %q", got, wantVersion)
+	}
+	return cs, ev, wantVersion
+}
+
 func TestSDKClient(t *testing.T) {
 	// "" is the SDK's default: it tries 2026-07-28's server/discover, gets
 	// -32601 and falls back to initialize with 2025-11-25.
@@ -88,20 +109,7 @@ func TestSDKClient(t *testing.T) {
 				served <- Serve(ctx, inR, outW, &Options{Logger: slog.New(slog.DiscardHandler), StepDelay: time.Millisecond})
 				outW.Close()
 			}()
-			ev := &sdkEvents{progress: make(chan *mcp.ProgressNotificationParams, 16),
-				logs: make(chan *mcp.LoggingMessageParams, 16), updated: make(chan string, 4)}
-			cs, err := newSDKClient(ev).Connect(ctx, &mcp.IOTransport{Reader: outR, Writer: inW},
-				&mcp.ClientSessionOptions{ProtocolVersion: version})
-			if err != nil {
-				t.Fatalf("Connect: %v", err)
-			}
-			wantVersion := version
-			if version == "" {
-				wantVersion = "2025-11-25"
-			}
-			if got := cs.InitializeResult().ProtocolVersion; got != wantVersion {
-				t.Errorf("negotiated %q, want %q", got, wantVersion)
-			}
+			cs, ev, wantVersion := connectSDK(t, ctx, &mcp.IOTransport{Reader: outR, Writer: inW}, version)
 			sdkExercise(t, ctx, cs, ev, wantVersion)
 			if err := cs.Close(); err != nil {
 				t.Errorf("Close: %v", err)
