@@ -65,7 +65,9 @@ func TestRemoteNoFallbackSSE(t *testing.T) {
 	if st := conn.State(); st == upstream.StateReady || conn.Info() != nil {
 		t.Fatalf("state %s, info %+v: want an upstream that did not start", st, conn.Info())
 	}
-	if st := conn.(upstream.StatusReporter).Status(); !strings.Contains(st.LastError, "HTTP 405") {
-		t.Errorf("last error %q, want the refused POST", st.LastError)
-	}
+	// The supervisor records the failed start as it schedules the retry,
+	// on its own goroutine: poll the status it reports.
+	waitFor(t, "the refused POST as the upstream's last error", func() bool {
+		return strings.Contains(conn.(upstream.StatusReporter).Status().LastError, "HTTP 405")
+	})
 }
