@@ -48,7 +48,7 @@ func (r *Relay) clientCancelled(c *Client, params json.RawMessage) {
 	r.mu.Unlock()
 	if cl != nil {
 		cl.clientCancelled.Store(true)
-		cl.cancel()
+		cl.cancel(context.Canceled)
 	}
 }
 

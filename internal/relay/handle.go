@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
 	"github.com/mcpgate/mcpgate/internal/mcp"
@@ -29,11 +30,14 @@ type call struct {
 	clientToken  json.RawMessage
 	gatewayToken string
 
-	// cancel ends the call's context; clientCancelled records that the
-	// client asked for it (set before cancel is called). One context per
-	// call, with its deadline, is all the relay derives: contexts are a
-	// measurable part of a call's cost.
-	cancel          context.CancelFunc
+	// cancel ends the call's context with a cause; clientCancelled records
+	// that the client asked for it (set before cancel is called). One
+	// context per call is all the relay derives: contexts are a measurable
+	// part of a call's cost. deadline is when the sweeper ends the call
+	// (deadline.go); zero for calls it does not time (parked calls have a
+	// timer of their own).
+	cancel          context.CancelCauseFunc
+	deadline        time.Time
 	clientCancelled atomic.Bool
 	key             callKey // in Relay.calls
 }
@@ -303,9 +307,10 @@ func (r *Relay) forward(ctx context.Context, c *Client, msg *jsonrpc.Message, ou
 		return nil, rpcErr
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, u.CallTimeout)
-	defer cancel()
-	cl.cancel = cancel
+	r.startSweeper()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	cl.cancel, cl.deadline = cancel, time.Now().Add(u.CallTimeout)
 	if !r.track(cl) {
 		return nil, jsonrpc.NewError(jsonrpc.CodeInvalidRequest, "Invalid Request: request id already in flight")
 	}
@@ -325,7 +330,7 @@ func (r *Relay) forward(ctx context.Context, c *Client, msg *jsonrpc.Message, ou
 	case err == nil:
 	case cl.clientCancelled.Load():
 		return nil, errNoResponse
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded) || context.Cause(ctx) == errCallTimedOut:
 		r.log.Warn("upstream call timed out", "upstream", name, "method", msg.Method, "timeout", u.CallTimeout)
 		if r.opts.OnCallTimeout != nil {
 			r.opts.OnCallTimeout(name)

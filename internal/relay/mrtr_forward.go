@@ -181,6 +181,9 @@ func cloneToken(tok json.RawMessage) json.RawMessage {
 // cannot send notifications/cancelled (it closes the stream instead).
 func noCancel() {}
 
+// noCancelCause is noCancel for a call's cancel.
+func noCancelCause(error) {}
+
 // startParkable forwards a call to L on a goroutine owned by the relay, so
 // that it can outlive this HTTP request. Its context keeps the request's
 // values (credentials) but not its cancellation, which wait turns into
@@ -207,7 +210,7 @@ func (r *Relay) startParkable(ctx context.Context, c *Client, msg *jsonrpc.Messa
 	pctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	p.ctx, p.endCall, p.attachedTo, p.resumedAt = pctx, cancel, out, time.Now()
 	p.done, p.wake = make(chan struct{}), make(chan struct{}, 1)
-	cl.cancel = noCancel
+	cl.cancel = noCancelCause
 	if !r.track(cl) {
 		cancel(nil)
 		return nil, jsonrpc.NewError(jsonrpc.CodeInvalidRequest, "Invalid Request: request id already in flight")

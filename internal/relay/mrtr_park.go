@@ -66,7 +66,6 @@ const inputGatherWindow = 20 * time.Millisecond
 
 // Errors a parked call's context ends with.
 var (
-	errCallTimedOut  = errors.New("the upstream call timed out")
 	errParkTimedOut  = errors.New("no retry within the park timeout")
 	errRelayClosing  = errors.New("the relay is closing")
 	errClientGone    = errors.New("the client closed the request")

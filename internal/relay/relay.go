@@ -115,6 +115,10 @@ type Relay struct {
 
 	wg     sync.WaitGroup // background refreshes
 	pool   workpool.Pool  // goroutines of parked calls (mrtr_forward.go); the zero value is ready
+	// sweepOnce starts the call-timeout sweeper (deadline.go); sweepDone
+	// is closed when it has returned, nil before it started.
+	sweepOnce sync.Once
+	sweepDone chan struct{}
 	ctx    context.Context
 	cancel context.CancelFunc
 }
@@ -180,6 +184,10 @@ func (r *Relay) Register(u Upstream) {
 func (r *Relay) Close() {
 	r.cancel()
 	r.wg.Wait()
+	r.sweepOnce.Do(func() {}) // no sweeper may start from now on
+	if r.sweepDone != nil {
+		<-r.sweepDone
+	}
 	r.pool.Stop() // its workers run only tasks counted in wg: all idle now
 	r.pool.Wait()
 	r.mu.Lock()

@@ -137,7 +137,10 @@ func (c *Conn) cancelUpstream(ctx context.Context, a *attempt, id int64) {
 		return
 	}
 	reason := "request cancelled"
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	// The relay ends timed-out calls with a cause that wraps
+	// DeadlineExceeded (relay/deadline.go); a plain deadline shows in Cause
+	// too.
+	if errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
 		reason = "request timed out"
 	}
 	params := fmt.Appendf(nil, `{"requestId":%d,"reason":%q}`, id, reason)

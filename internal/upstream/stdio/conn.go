@@ -206,7 +206,10 @@ func (c *Conn) Call(ctx context.Context, method string, params json.RawMessage) 
 // never comes through here [C §Behavior Requirements 2].
 func (c *Conn) cancelUpstream(ctx context.Context, p *process, id int64) {
 	reason := "request cancelled"
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	// The relay ends timed-out calls with a cause that wraps
+	// DeadlineExceeded (relay/deadline.go); a plain deadline shows in Cause
+	// too.
+	if errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
 		reason = "request timed out"
 	}
 	params := fmt.Appendf(nil, `{"requestId":%d,"reason":%q}`, id, reason)
