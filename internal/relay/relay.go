@@ -113,14 +113,14 @@ type Relay struct {
 	// clients (listen.go); replica-local.
 	listens map[*listen]struct{}
 
-	wg     sync.WaitGroup // background refreshes
-	pool   workpool.Pool  // goroutines of parked calls (mrtr_forward.go); the zero value is ready
+	wg   sync.WaitGroup // background refreshes
+	pool workpool.Pool  // goroutines of parked calls (mrtr_forward.go); the zero value is ready
 	// sweepOnce starts the call-timeout sweeper (deadline.go); sweepDone
 	// is closed when it has returned, nil before it started.
 	sweepOnce sync.Once
 	sweepDone chan struct{}
-	ctx    context.Context
-	cancel context.CancelFunc
+	ctx       context.Context
+	cancel    context.CancelFunc
 }
 
 // New returns a Relay with no upstreams.
