@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"time"
 )
@@ -30,9 +31,13 @@ func (c *churnCaller) call(id int64) error {
 }
 
 // runChurn drives c churning workers against the Streamable HTTP endpoint
-// url for d after warmup. The result counts sessions.
-func runChurn(ctx context.Context, u *url.URL, tc toolCall, c int, warmup, d time.Duration, pids ...int) (*result, error) {
-	t := &httpTarget{url: u, call: tc}
+// url, with the extra headers hdr on every request (nil: none), for d
+// after warmup. The result counts sessions.
+func runChurn(ctx context.Context, u *url.URL, tc toolCall, hdr http.Header, c int, warmup, d time.Duration, pids ...int) (*result, error) {
+	t, err := newHTTPTarget(u, nil, tc, hdr)
+	if err != nil {
+		return nil, err
+	}
 	callers := make([]caller, c)
 	for i := range callers {
 		cc := &churnCaller{conn: newH1Conn(ctx, u), t: t}

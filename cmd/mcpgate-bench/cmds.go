@@ -24,6 +24,7 @@ type loadFlags struct {
 	tool        string
 	args        string
 	procs       int
+	headers     headerFlag // -H, repeatable (headers.go)
 }
 
 func (f *loadFlags) register(fs *flag.FlagSet) {
@@ -34,6 +35,7 @@ func (f *loadFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.tool, "tool", defaultCall.Name, "the tool to call")
 	fs.StringVar(&f.args, "args", string(defaultCall.Arguments), "the tool's arguments, a JSON object")
 	fs.IntVar(&f.procs, "procs", 0, "GOMAXPROCS of the load client (0: the Go default)")
+	fs.Var(&f.headers, "H", `an extra header on every HTTP request, "Name: value" (repeatable), e.g. "Authorization: Bearer TOKEN"; never printed`)
 }
 
 // check validates the flags and applies -procs.
@@ -42,6 +44,9 @@ func (f *loadFlags) check(needURL bool) (toolCall, error) {
 		if _, err := url.Parse(f.url); err != nil || f.url == "" {
 			return toolCall{}, fmt.Errorf("-url: need an http:// URL, got %q", f.url)
 		}
+	}
+	if f.headers.err != nil {
+		return toolCall{}, f.headers.err
 	}
 	if f.concurrency < 1 || f.duration <= 0 {
 		return toolCall{}, fmt.Errorf("-c must be at least 1 and -d positive")
@@ -78,11 +83,14 @@ func cmdLoad(args []string, stdout, stderr io.Writer) int {
 		t.Transport, t.Command = transportStdio, strings.Fields(*stdio)
 	}
 	tc, err := f.check(t.Transport != transportStdio)
+	if err == nil && t.Transport == transportStdio && f.headers.n > 0 {
+		err = fmt.Errorf("-H: a stdio server gets no HTTP requests")
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "mcpgate-bench load:", err)
 		return exitUsage
 	}
-	t.Call = tc
+	t.Call, t.Header = tc, f.headers.h
 	ctx, stop := signalContext()
 	defer stop()
 	var pids []int
@@ -126,7 +134,7 @@ func cmdChurn(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signalContext()
 	defer stop()
 	u, _ := url.Parse(f.url) // checked
-	r, err := runChurn(ctx, u, tc, f.concurrency, f.warmup, f.duration)
+	r, err := runChurn(ctx, u, tc, f.headers.h, f.concurrency, f.warmup, f.duration)
 	if err != nil {
 		fmt.Fprintln(stderr, "mcpgate-bench churn:", err)
 		return exitFailure

@@ -18,6 +18,7 @@ type httpTarget struct {
 	url    *url.URL
 	client *http.Client // for long-lived GET streams (legacy SSE) only
 	call   toolCall
+	extra  http.Header // sent on every request (headers.go); canonical names; nil: none
 }
 
 // newHTTPClient returns the net/http client of the long-lived legacy SSE
@@ -213,7 +214,7 @@ type streamableSession struct {
 // openStreamable initializes a session on conn: initialize, then
 // notifications/initialized.
 func (t *httpTarget) openStreamable(conn *h1conn, version string) (*streamableSession, error) {
-	c := newHTTPCaller(conn, t.url, mcpHeaders("", ""), nil)
+	c := newHTTPCaller(conn, t.url, t.headers("", ""), nil)
 	msg, err := c.exchange(0, appendRequest(nil, 0, "initialize", initializeParams(version)))
 	if err != nil {
 		return nil, fmt.Errorf("initializing: %w", err)
@@ -231,7 +232,7 @@ func (t *httpTarget) openStreamable(conn *h1conn, version string) (*streamableSe
 	if s.version == "" {
 		s.version = version
 	}
-	c.hdr = renderHeaders(mcpHeaders(s.id, s.version))
+	c.hdr = renderHeaders(t.headers(s.id, s.version))
 	if err := c.notify(appendNotification(nil, "notifications/initialized")); err != nil {
 		_ = s.close(context.Background())
 		return nil, fmt.Errorf("sending notifications/initialized: %w", err)
@@ -253,12 +254,12 @@ func (s *streamableSession) newCaller(ctx context.Context) caller {
 // callerOn returns a caller that uses conn.
 func (s *streamableSession) callerOn(conn *h1conn) *httpCaller {
 	if !s.stateless {
-		return newHTTPCaller(conn, s.t.url, mcpHeaders(s.id, s.version), s.t.call.callParams(nil))
+		return newHTTPCaller(conn, s.t.url, s.t.headers(s.id, s.version), s.t.call.callParams(nil))
 	}
 	// [SH26 §Request Metadata]: the version, method and name are mirrored
 	// into headers; the body's _meta carries version, client info and
 	// capabilities.
-	h := mcpHeaders("", version20260728)
+	h := s.t.headers("", version20260728)
 	h["Mcp-Method"] = []string{"tools/call"}
 	h["Mcp-Name"] = []string{s.t.call.Name}
 	meta := json.RawMessage(`{"io.modelcontextprotocol/protocolVersion":"` + version20260728 +
@@ -275,7 +276,7 @@ func (s *streamableSession) close(context.Context) error {
 	if s.ownsConn {
 		defer s.conn.close()
 	}
-	hdr := renderHeaders(mcpHeaders(s.id, s.version))
+	hdr := renderHeaders(s.t.headers(s.id, s.version))
 	if err := s.conn.do("DELETE", s.t.url.RequestURI(), hdr, nil); err != nil {
 		return fmt.Errorf("deleting session: %w", err)
 	}

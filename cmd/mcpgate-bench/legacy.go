@@ -43,6 +43,9 @@ func (t *httpTarget) openLegacy(ctx context.Context, direct bool) (*legacySessio
 		stop()
 		return nil, err
 	}
+	for name, values := range t.extra {
+		req.Header[name] = values
+	}
 	req.Header.Set("Accept", "text/event-stream")
 	resp, err := t.client.Do(req)
 	if err != nil {
@@ -127,7 +130,7 @@ func (s *legacySession) close(context.Context) error {
 }
 
 func (s *legacySession) newCaller(ctx context.Context) caller {
-	h := newHTTPCaller(newH1Conn(ctx, s.endpoint), s.endpoint, mcpHeaders("", ""), s.t.call.callParams(nil))
+	h := newHTTPCaller(newH1Conn(ctx, s.endpoint), s.endpoint, s.t.headers("", ""), s.t.call.callParams(nil))
 	return &legacyCaller{ctx: ctx, s: s, h: h, ch: make(chan error, 1)}
 }
 

@@ -54,6 +54,11 @@ type target struct {
 	Sessions int
 	// Stderr receives a stdio server's stderr. Nil discards it.
 	Stderr io.Writer
+	// Header holds extra headers sent on every HTTP request (initialize,
+	// calls, notifications, DELETE, the legacy GET), such as
+	// Authorization; headers the client sets itself are refused
+	// (headers.go). Never printed. Nil sends none.
+	Header http.Header
 }
 
 // open opens t's sessions; client carries the HTTP ones. ctx bounds the
@@ -73,7 +78,10 @@ func (t target) open(ctx context.Context, client *http.Client, workers int) ([]s
 			return nil, fmt.Errorf("parsing the URL: %w", err)
 		}
 	}
-	ht := &httpTarget{url: u, client: client, call: t.Call}
+	ht, err := newHTTPTarget(u, client, t.Call, t.Header)
+	if err != nil {
+		return nil, err
+	}
 	var ss []session
 	for range n {
 		var s session

@@ -53,7 +53,7 @@ func TestLoadStatelessFloor(t *testing.T) {
 func TestChurnFloor(t *testing.T) {
 	srv := floorServer(t)
 	u, _ := url.Parse(srv.URL + "/mcp")
-	r, err := runChurn(t.Context(), u, defaultCall, 2, 0, testRun)
+	r, err := runChurn(t.Context(), u, defaultCall, nil, 2, 0, testRun)
 	checkRun(t, r, err)
 }
 
@@ -96,6 +96,13 @@ func legacyServer(t *testing.T) *httptest.Server { return legacyServerWith(t, fa
 // tools/call whose id it has seen before, from any session, with an error.
 func legacyServerWith(t *testing.T, broadcast bool) *httptest.Server {
 	t.Helper()
+	srv := httptest.NewServer(legacyHandler(broadcast))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// legacyHandler is legacyServerWith's handler.
+func legacyHandler(broadcast bool) http.Handler {
 	type stream struct {
 		ch   chan []byte
 		done chan struct{} // closed when its GET has returned
@@ -158,9 +165,7 @@ func legacyServerWith(t *testing.T, broadcast bool) *httptest.Server {
 			}
 		}
 	})
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return srv
+	return mux
 }
 
 func TestLoadLegacySSE(t *testing.T) {

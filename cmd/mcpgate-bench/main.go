@@ -3,9 +3,9 @@
 // the baseline servers it compares against, and the suite that `make bench`
 // runs.
 //
-//	mcpgate-bench load  -url URL [-transport streamable|sse|stateless] [-c 16] [-d 10s] [-sessions N]
+//	mcpgate-bench load  -url URL [-transport streamable|sse|stateless] [-c 16] [-d 10s] [-sessions N] [-H "Name: value"]
 //	mcpgate-bench load  -stdio "CMD ARGS" [-c 16] [-d 10s]     (a stdio server, directly)
-//	mcpgate-bench churn -url URL [-c 16] [-d 10s]             (initialize → call → delete)
+//	mcpgate-bench churn -url URL [-c 16] [-d 10s] [-H "Name: value"]   (initialize → call → delete)
 //	mcpgate-bench idle  -url URL -pid PID [-streams 1000]      (hold streams open, read RSS)
 //	mcpgate-bench suite [-mcpgate bin/mcpgate] [-d 5s]         (the table of docs/performance.md)
 //	mcpgate-bench http-floor [-listen 127.0.0.1:0]             (raw HTTP floor server)
@@ -66,9 +66,9 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `mcpgate-bench — load client and benchmark suite for MCP servers and gateways
 
 Usage:
-  mcpgate-bench load  -url URL [-transport streamable|sse|stateless] [-c 16] [-d 10s] [-sessions N]
+  mcpgate-bench load  -url URL [-transport streamable|sse|stateless] [-c 16] [-d 10s] [-sessions N] [-H "Name: value"]
   mcpgate-bench load  -stdio "CMD ARGS" [-c 16] [-d 10s]
-  mcpgate-bench churn -url URL [-c 16] [-d 10s]
+  mcpgate-bench churn -url URL [-c 16] [-d 10s] [-H "Name: value"]
   mcpgate-bench idle  -url URL -pid PID [-streams 1000] [-transport streamable|sse]
   mcpgate-bench suite [-mcpgate bin/mcpgate] [-d 5s] [-passes 2]
   mcpgate-bench http-floor [-listen 127.0.0.1:0]

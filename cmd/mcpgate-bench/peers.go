@@ -156,10 +156,12 @@ func withPeerRows(rows []*row, o suiteOptions) []*row {
 	return append(out, rows[at:]...)
 }
 
-// loadRun returns a row's run: c workers calling defaultCall on t, with
-// the CPU time of pids reported per call.
+// loadRun returns a row's run: c workers calling t.Call (defaultCall when
+// unset) on t, with the CPU time of pids reported per call.
 func loadRun(t target, c int, pids ...int) func(context.Context, time.Duration, time.Duration) (*result, error) {
-	t.Call = defaultCall
+	if t.Call.Name == "" {
+		t.Call = defaultCall
+	}
 	return func(ctx context.Context, warmup, d time.Duration) (*result, error) {
 		return runTarget(ctx, t, c, warmup, d, pids...)
 	}

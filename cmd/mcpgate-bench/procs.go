@@ -128,18 +128,31 @@ func startListening(ctx context.Context, dir, name string, argv []string) (*chil
 // remote Streamable HTTP upstream, on a free loopback port, and waits
 // until /health reports it ready.
 func startGateway(ctx context.Context, mcpgate, dir, name string, upstream []string) (*child, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
+	return startGatewayWith(ctx, mcpgate, dir, name, []gatewayUpstream{{name: "bench", argv: upstream}}, "")
+}
+
+// gatewayUpstream is one upstream of a suite gateway: a stdio command line,
+// or one http:// URL (a remote Streamable HTTP upstream).
+type gatewayUpstream struct {
+	name string
+	argv []string
+}
+
+// gatewayYAML returns the configuration of a suite gateway listening on
+// port, in front of ups, with extra (top-level YAML: auth, limits)
+// appended.
+func gatewayYAML(port int, ups []gatewayUpstream, extra string) string {
 	// A generous session limit: the idle test holds 20,000 sessions.
 	var b strings.Builder
-	fmt.Fprintf(&b, "listen: 127.0.0.1:%d\nsessions:\n  max: 100000\nupstreams:\n  - name: bench\n", port)
-	if len(upstream) == 1 && strings.HasPrefix(upstream[0], "http://") {
-		fmt.Fprintf(&b, "    type: http\n    url: %s\n", strconv.Quote(upstream[0]))
-	} else {
-		fmt.Fprintf(&b, "    command: %s\n    args: [", strconv.Quote(upstream[0]))
-		for i, a := range upstream[1:] {
+	fmt.Fprintf(&b, "listen: 127.0.0.1:%d\nsessions:\n  max: 100000\nupstreams:\n", port)
+	for _, u := range ups {
+		fmt.Fprintf(&b, "  - name: %s\n", u.name)
+		if len(u.argv) == 1 && strings.HasPrefix(u.argv[0], "http://") {
+			fmt.Fprintf(&b, "    type: http\n    url: %s\n", strconv.Quote(u.argv[0]))
+			continue
+		}
+		fmt.Fprintf(&b, "    command: %s\n    args: [", strconv.Quote(u.argv[0]))
+		for i, a := range u.argv[1:] {
 			if i > 0 {
 				b.WriteString(", ")
 			}
@@ -147,8 +160,19 @@ func startGateway(ctx context.Context, mcpgate, dir, name string, upstream []str
 		}
 		b.WriteString("]\n")
 	}
+	b.WriteString(extra)
+	return b.String()
+}
+
+// startGatewayWith runs mcpgate in front of ups, with extra configuration,
+// on a free loopback port, and waits until /health reports it ready.
+func startGatewayWith(ctx context.Context, mcpgate, dir, name string, ups []gatewayUpstream, extra string) (*child, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
 	cfg := filepath.Join(dir, name+".yaml")
-	if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(gatewayYAML(port, ups, extra)), 0o600); err != nil {
 		return nil, err
 	}
 	// Warnings only: an access-log line per request would measure the

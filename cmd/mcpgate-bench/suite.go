@@ -28,6 +28,7 @@ type suiteOptions struct {
 	peer        peerOptions   // where the peers are (peers.go)
 	peers       *peerSet      // the peers started for this run; nil: none
 	demoHTTP    *demoHTTP     // the demo over HTTP and mcpgate in front of it (demohttp.go)
+	deploy      *deployments  // mcpgate with a bearer token, and with three upstreams (deployments.go)
 }
 
 // rowKind says what a row measures and so which table it goes in.
@@ -161,6 +162,8 @@ func runSuite(ctx context.Context, o suiteOptions, stdout, progress io.Writer) e
 	defer o.peers.stop()
 	o.demoHTTP = startDemoHTTP(ctx, o, dir, progress)
 	defer o.demoHTTP.stop()
+	o.deploy = startDeployments(ctx, o, dir, floorCmd, progress)
+	defer o.deploy.stop()
 
 	rows := suiteRows(o, httpFloor, gwFloor, gwDemo, gwHTTP, gwEverything, floorCmd, demoCmd, everythingNA)
 	warmup := min(time.Second, o.duration/5)
@@ -195,6 +198,7 @@ func runSuite(ctx context.Context, o suiteOptions, stdout, progress io.Writer) e
 	gwEverything.stop()
 	o.peers.stop()
 	o.demoHTTP.stop()
+	o.deploy.stop()
 
 	var idle []*idleRow
 	if o.idleStreams > 0 {
@@ -212,7 +216,7 @@ func suiteRows(o suiteOptions, httpFloor, gwFloor, gwDemo, gwHTTP, gwEverything 
 	churn := func(ch *child) func(context.Context, time.Duration, time.Duration) (*result, error) {
 		u, _ := url.Parse(ch.url)
 		return func(ctx context.Context, warmup, d time.Duration) (*result, error) {
-			return runChurn(ctx, u, defaultCall, c, warmup, d, ch.pid())
+			return runChurn(ctx, u, defaultCall, nil, c, warmup, d, ch.pid())
 		}
 	}
 	streamable := func(ch *child) target { return target{Transport: transportStreamable, URL: ch.url} }
@@ -224,6 +228,8 @@ func suiteRows(o suiteOptions, httpFloor, gwFloor, gwDemo, gwHTTP, gwEverything 
 		{key: "floor-stdio", label: "stdio floor, direct (fixed bytes)", run: load(stdio(floorCmd), c)},
 		{key: "demo-direct", label: "demo upstream, direct (stdio)", run: load(stdio(demoCmd), c)},
 		{key: "gw-floor", label: "mcpgate → stdio floor", direct: "floor-stdio", run: load(streamable(gwFloor), c, gwFloor.pid())},
+		o.deploy.row(rowAuth, c),
+		o.deploy.row(rowNamespaced, c),
 		{key: "gw-demo", label: "mcpgate → demo upstream", direct: "demo-direct", run: load(streamable(gwDemo), c, gwDemo.pid())},
 		{key: "gw-floor-sse", label: "mcpgate → stdio floor, legacy SSE", direct: "floor-stdio",
 			run: load(target{Transport: transportSSE, URL: sseURL}, c, gwFloor.pid())},
