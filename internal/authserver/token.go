@@ -257,7 +257,7 @@ func (s *Server) VerifyAccessToken(ctx context.Context, tok, resource string) (p
 		name = g.Identity.Subject
 	}
 	return principal.Principal{Issuer: g.Identity.Issuer, Subject: g.Identity.Subject, Name: name,
-		Role: g.Identity.Role, Scopes: slices.Clone(t.Scopes), ClientID: t.ClientID, GrantID: g.ID}, nil
+		Role: g.Identity.Role, Scopes: slices.Clone(t.Scopes), ClientID: t.ClientID, GrantID: g.ID}.WithKey(), nil
 }
 
 // authenticateClient identifies the client of a token or revocation

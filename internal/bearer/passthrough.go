@@ -76,7 +76,7 @@ func (p *Passthrough) Authenticate(r *http.Request) (principal.Principal, error)
 		Subject: sub,
 		Name:    "passthrough:" + sub[:8],
 		Role:    principal.RoleUser,
-	}, nil
+	}.WithKey(), nil
 }
 
 // Credential implements CredentialSource.

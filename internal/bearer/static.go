@@ -30,6 +30,8 @@ type Token struct {
 // Static authenticates Bearer tokens against a fixed set of digests.
 type Static struct {
 	tokens []Token
+	// principals[i] is tokens[i]'s principal, made once (with its Key).
+	principals []principal.Principal
 }
 
 // NewStatic returns a Static for tokens. It refuses an empty list, a token
@@ -56,7 +58,11 @@ func NewStatic(tokens []Token) (*Static, error) {
 		}
 		out[i] = t
 	}
-	return &Static{tokens: out}, nil
+	ps := make([]principal.Principal, len(out))
+	for i, t := range out {
+		ps[i] = principal.Principal{Issuer: IssuerStatic, Subject: t.User, Name: t.User, Role: t.Role}.WithKey()
+	}
+	return &Static{tokens: out, principals: ps}, nil
 }
 
 // Authenticate implements Authenticator. The presented token is hashed
@@ -77,8 +83,7 @@ func (s *Static) Authenticate(r *http.Request) (principal.Principal, error) {
 	if match < 0 {
 		return principal.Principal{}, ErrInvalidCredential
 	}
-	t := &s.tokens[match]
-	return principal.Principal{Issuer: IssuerStatic, Subject: t.User, Name: t.User, Role: t.Role}, nil
+	return s.principals[match], nil
 }
 
 // Hint implements Hinter.

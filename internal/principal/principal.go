@@ -5,6 +5,7 @@ package principal
 
 import (
 	"context"
+	"slices"
 
 	"github.com/mcpgate/mcpgate/internal/secret"
 )
@@ -32,6 +33,9 @@ type Principal struct {
 	// provider tokens are kept, for upstreams with credential type oauth.
 	// Server-side only; never sent to clients or upstreams.
 	GrantID string
+
+	// key caches Key (WithKey); "" means not computed.
+	key string
 }
 
 // Roles. A principal's Role is one of these; "" means RoleUser.
@@ -56,10 +60,32 @@ func (p Principal) ReadOnly() bool { return p.Role == RoleReadOnly }
 
 // Anonymous is the principal of requests on a listener without client
 // authentication.
-var Anonymous = Principal{Subject: "anonymous", Name: "anonymous"}
+var Anonymous = Principal{Subject: "anonymous", Name: "anonymous"}.WithKey()
 
 // Key identifies the user: issuer and subject.
-func (p Principal) Key() string { return p.Issuer + "\x00" + p.Subject }
+func (p Principal) Key() string {
+	if p.key != "" {
+		return p.key
+	}
+	return p.Issuer + "\x00" + p.Subject
+}
+
+// Equal reports whether p and q are the same principal, field for field;
+// the cached Key (WithKey) does not count. go-cmp uses it.
+func (p Principal) Equal(q Principal) bool {
+	return p.Issuer == q.Issuer && p.Subject == q.Subject && p.Name == q.Name && p.Role == q.Role &&
+		slices.Equal(p.Scopes, q.Scopes) && p.ClientID == q.ClientID && p.GrantID == q.GrantID
+}
+
+// WithKey returns p with its Key computed once: a principal an
+// authenticator hands out on every request (and that several layers key
+// maps by) then costs no string concatenation per use. A principal's
+// fields do not change after it is made; one built as a literal computes
+// its Key on each call.
+func (p Principal) WithKey() Principal {
+	p.key = p.Issuer + "\x00" + p.Subject
+	return p
+}
 
 type ctxKey struct{}
 
@@ -71,11 +97,7 @@ func NewContext(ctx context.Context, p Principal) context.Context {
 // IsAnonymous reports whether p is Anonymous, field for field. A context
 // without a principal answers Anonymous (FromContext), so a request whose
 // principal is Anonymous needs no context of its own.
-func (p Principal) IsAnonymous() bool {
-	a := &Anonymous
-	return p.Issuer == a.Issuer && p.Subject == a.Subject && p.Name == a.Name && p.Role == a.Role &&
-		len(p.Scopes) == 0 && p.ClientID == a.ClientID && p.GrantID == a.GrantID
-}
+func (p Principal) IsAnonymous() bool { return p.Equal(Anonymous) }
 
 // FromContext returns the principal in ctx, or Anonymous.
 func FromContext(ctx context.Context) Principal {

@@ -26,3 +26,20 @@ func TestIsAnonymous(t *testing.T) {
 		}
 	}
 }
+
+func TestKeyCached(t *testing.T) {
+	p := Principal{Issuer: "static", Subject: "alice", Name: "Alice"}
+	k := p.WithKey()
+	if p.Key() != "static\x00alice" || k.Key() != p.Key() {
+		t.Errorf("Key() = %q (literal), %q (WithKey), want %q", p.Key(), k.Key(), "static\x00alice")
+	}
+	if !k.Equal(p) || !p.Equal(k) {
+		t.Error("a principal with its Key cached is not Equal to the same principal without")
+	}
+	if k.Equal(Principal{Issuer: "static", Subject: "bob", Name: "Alice"}) {
+		t.Error("different subjects are Equal")
+	}
+	if testing.AllocsPerRun(100, func() { _ = k.Key() }) != 0 {
+		t.Error("Key of a WithKey principal allocates")
+	}
+}
