@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -202,9 +201,9 @@ func drive(callers []caller, warmup, d time.Duration, pids ...int) *result {
 	if warmup > 0 {
 		loop(callers, warmup, false)
 	}
-	cpu0, self0 := sumCPU(pids), cpuTime(os.Getpid())
+	cpu0, self0 := sumCPU(pids), selfCPU()
 	r := loop(callers, d, true)
-	r.CPU, r.ClientCPU = sumCPU(pids)-cpu0, cpuTime(os.Getpid())-self0
+	r.CPU, r.ClientCPU = sumCPU(pids)-cpu0, selfCPU()-self0
 	return r
 }
 

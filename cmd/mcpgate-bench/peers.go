@@ -216,7 +216,7 @@ func peerGoals(get func(string) *row) []goal {
 			ts = append(ts, goal{t.name, gw.na, "n/a"})
 		default:
 			f := gw.rps() / peer.rps()
-			ts = append(ts, goal{t.name, fmt.Sprintf("%.0f ÷ %.0f req/s = %.2f ×", gw.rps(), peer.rps(), f), verdict(f >= t.want)})
+			ts = append(ts, goal{t.name, fmt.Sprintf("%.0f ÷ %.0f req/s = %.2f ×%s", gw.rps(), peer.rps(), f, perPass(gw, peer)), verdict(f >= t.want)})
 		}
 	}
 	return ts

@@ -172,3 +172,19 @@ func TestSupergatewayPeer(t *testing.T) {
 	r, err := loadRun(target{Transport: transportSSE, URL: ch.url, Sessions: 1}, 4, ch.pid())(t.Context(), 0, testRun)
 	checkRun(t, r, err)
 }
+
+// TestPerPassRatios: with several passes, a target shows the ratio of each
+// pass next to the mean's, so that one disturbed pass is visible.
+func TestPerPassRatios(t *testing.T) {
+	pass := func(calls int) *result {
+		return &result{Calls: calls, Elapsed: time.Second, Latency: []time.Duration{time.Millisecond}}
+	}
+	gw := &row{key: "gw", results: []*result{pass(14000), pass(10000)}}
+	peer := &row{key: "peer", results: []*result{pass(3500), pass(3200)}}
+	if got, want := perPass(gw, peer), " (passes: 4.00, 3.12)"; got != want {
+		t.Errorf("perPass = %q, want %q", got, want)
+	}
+	if got := perPass(&row{results: []*result{pass(1)}}, &row{results: []*result{pass(1)}}); got != "" {
+		t.Errorf("one pass: perPass = %q, want nothing", got)
+	}
+}

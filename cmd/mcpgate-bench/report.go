@@ -76,6 +76,31 @@ func (r *row) mean(f func(*result) float64) float64 {
 
 func (r *row) ok() bool { return r.na == "" && len(r.results) > 0 }
 
+// perPass is " (passes: x, y)", the ratio of a's req/s to b's in each
+// pass, when there was more than one: rows are interleaved, so the two
+// figures of one pass were measured minutes apart at most, and the spread
+// shows how much the machine moved under a mean.
+func perPass(a, b *row) string {
+	n := min(len(a.results), len(b.results))
+	if n < 2 {
+		return ""
+	}
+	var sb strings.Builder
+	sb.WriteString(" (passes: ")
+	for i := range n {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		if d := b.results[i].RPS(); d > 0 {
+			fmt.Fprintf(&sb, "%.2f", a.results[i].RPS()/d)
+		} else {
+			sb.WriteString("–")
+		}
+	}
+	sb.WriteString(")")
+	return sb.String()
+}
+
 func (r *row) rps() float64 { return r.mean((*result).RPS) }
 
 func (r *row) pct(p float64) time.Duration {
@@ -213,7 +238,7 @@ func goals(get func(string) *row, idle []*idleRow, floor *row, idleCapped string
 			return
 		}
 		f := r.rps() / floor.rps()
-		ts = append(ts, goal{name, fmt.Sprintf("%.0f req/s = %.2f × floor", r.rps(), f), verdict(f >= want)})
+		ts = append(ts, goal{name, fmt.Sprintf("%.0f req/s = %.2f × floor%s", r.rps(), f, perPass(r, floor)), verdict(f >= want)})
 	}
 	frac("mcpgate → stdio floor, c=16: ≥ 0.45 × raw floor", "gw-floor", 0.45)
 	frac("mcpgate → demo upstream, c=16: ≥ 0.40 × raw floor", "gw-demo", 0.40)
@@ -233,7 +258,7 @@ func goals(get func(string) *row, idle []*idleRow, floor *row, idleCapped string
 			continue
 		}
 		f := ev.rps() / floor.rps()
-		ts = append(ts, goal{t.name, fmt.Sprintf("%.0f req/s = %.3f × floor (need %.3f)", ev.rps(), f, t.want), verdict(f >= t.want)})
+		ts = append(ts, goal{t.name, fmt.Sprintf("%.0f req/s = %.3f × floor (need %.3f)%s", ev.rps(), f, t.want, perPass(ev, floor)), verdict(f >= t.want)})
 	}
 	// The same targets against the peers measured in this run (peers.go).
 	ts = append(ts, peerGoals(get)...)
@@ -273,7 +298,7 @@ func goals(get func(string) *row, idle []*idleRow, floor *row, idleCapped string
 	sse, st := get("gw-floor-sse"), get("gw-floor")
 	if sse.ok() && st.ok() {
 		f := sse.rps() / st.rps()
-		ts = append(ts, goal{"legacy SSE within 10% of Streamable HTTP", fmt.Sprintf("%.2f ×", f), verdict(f >= 0.9)})
+		ts = append(ts, goal{"legacy SSE within 10% of Streamable HTTP", fmt.Sprintf("%.2f ×%s", f, perPass(sse, st)), verdict(f >= 0.9)})
 	} else {
 		ts = append(ts, goal{"legacy SSE within 10% of Streamable HTTP", sse.na, "n/a"})
 	}
