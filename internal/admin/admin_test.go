@@ -76,22 +76,7 @@ func TestAdmin(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, _ := http.NewRequestWithContext(t.Context(), tt.method, srv.URL+tt.path, strings.NewReader(tt.body))
-			if tt.auth != "" {
-				req.Header.Set("Authorization", tt.auth)
-			}
-			if tt.ctype != "" {
-				req.Header.Set("Content-Type", tt.ctype)
-			}
-			resp, err := srv.Client().Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			body, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != tt.wantStatus {
-				t.Fatalf("status %d, want %d; body %s", resp.StatusCode, tt.wantStatus, body)
-			}
+			resp, body := do(t, srv.Client(), tt.method, srv.URL+tt.path, tt.auth, tt.ctype, tt.body, tt.wantStatus)
 			if tt.wantStatus == 401 && resp.Header.Get("WWW-Authenticate") != `Bearer realm="mcpgate-admin"` {
 				t.Errorf("WWW-Authenticate %q", resp.Header.Get("WWW-Authenticate"))
 			}
@@ -126,4 +111,31 @@ func TestNewNeedsToken(t *testing.T) {
 	if _, err := New(&fakeSessions{}, Options{}); err == nil {
 		t.Error("New without a token digest succeeded")
 	}
+}
+
+// do sends one request (auth and ctype are the Authorization and
+// Content-Type values, "" for none), reads the whole response and fails the
+// test unless its status is want.
+func do(t *testing.T, c *http.Client, method, url, auth, ctype, body string, want int) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		t.Fatalf("%s %s: status %d, want %d; body %.200s", method, url, resp.StatusCode, want, b)
+	}
+	return resp, b
 }

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -42,19 +41,11 @@ func TestPProf(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, _ := http.NewRequestWithContext(t.Context(), "GET", tt.base+tt.path, nil)
+			auth := ""
 			if tt.auth {
-				req.Header.Set("Authorization", "Bearer "+token)
+				auth = "Bearer " + token
 			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			body, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != tt.wantStatus {
-				t.Fatalf("status = %d, want %d; body %.200s", resp.StatusCode, tt.wantStatus, body)
-			}
+			resp, body := do(t, http.DefaultClient, "GET", tt.base+tt.path, auth, "", "", tt.wantStatus)
 			if got := resp.Header.Get("Content-Type"); !strings.HasPrefix(got, tt.wantType) {
 				t.Errorf("Content-Type = %q, want %s…", got, tt.wantType)
 			}
