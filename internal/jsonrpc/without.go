@@ -11,57 +11,45 @@ func WithoutMember(obj []byte, key string) (out []byte, removed, ok bool) {
 	if i >= len(obj) || obj[i] != '{' {
 		return obj, false, false
 	}
-	// First pass: find the members to drop without allocating.
-	escaped := false
-	n := 0
+	// One pass: members are copied to out only once the first one to drop
+	// is met (those before it too); a name written with escapes aborts.
+	escaped, n := false, 0
+	var keptBuf [8][2]int
+	kept := keptBuf[:0] // members kept, as obj[start:end], until out exists
 	end := scanObject(obj, i, MaxDepth, func(m member) bool {
-		escaped = escaped || m.keyEscaped
-		if string(obj[m.keyStart+1:m.keyEnd-1]) == key {
-			n++
+		if m.keyEscaped {
+			escaped = true
+			return false
 		}
+		if string(obj[m.keyStart+1:m.keyEnd-1]) == key {
+			if n == 0 {
+				out = make([]byte, 0, len(obj))
+				out = append(out, '{')
+				for j, k := range kept {
+					if j > 0 {
+						out = append(out, ',')
+					}
+					out = append(out, obj[k[0]:k[1]]...)
+				}
+			}
+			n++
+			return true
+		}
+		if n == 0 {
+			kept = append(kept, [2]int{m.keyStart, m.valEnd})
+			return true
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = append(out, obj[m.keyStart:m.valEnd]...)
 		return true
 	})
 	switch {
-	case end < 0 || skipSpace(obj, end) != len(obj) || escaped:
+	case escaped || end < 0 || skipSpace(obj, end) != len(obj):
 		return obj, false, false
 	case n == 0:
 		return obj, false, true
 	}
-	out = make([]byte, 0, len(obj))
-	out = append(out, '{')
-	first := true
-	scanObject(obj, i, MaxDepth, func(m member) bool {
-		if string(obj[m.keyStart+1:m.keyEnd-1]) == key {
-			return true
-		}
-		if !first {
-			out = append(out, ',')
-		}
-		first = false
-		out = append(out, obj[m.keyStart:m.valEnd]...)
-		return true
-	})
 	return append(out, '}'), true, true
-}
-
-// ReplaceMember returns obj with the value of its one top-level member named
-// key replaced by value (raw JSON, copied as is), and whether it did. ok is
-// false — obj unchanged — when obj is not a valid object, has no such
-// member or more than one, or has a member name written with escapes.
-func ReplaceMember(obj []byte, key string, value []byte) (out []byte, ok bool) {
-	start, end, n, escaped := -1, -1, 0, false
-	if !Members(obj, func(m Member) bool {
-		escaped = escaped || m.KeyEscaped
-		if string(m.Key) == key {
-			n++
-			start, end = m.Start, m.End
-		}
-		return true
-	}) || escaped || n != 1 {
-		return obj, false
-	}
-	out = make([]byte, 0, len(obj)-(end-start)+len(value))
-	out = append(out, obj[:start]...)
-	out = append(out, value...)
-	return append(out, obj[end:]...), true
 }

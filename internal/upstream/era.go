@@ -306,32 +306,34 @@ func DropProtocolVersion(params json.RawMessage) json.RawMessage {
 	// session-era upstream: the member is cut out of the raw bytes (the
 	// decoding below took a third of such a request's CPU). Whatever it
 	// cannot vouch for (duplicate or escaped names) takes the slow path.
-	if meta, ok := soleMember(params, "_meta"); ok {
-		if trimmed, removed, ok := jsonrpc.WithoutMember(meta, mcp.MetaProtocolVersion); ok {
+	if start, end, ok := soleMember(params, "_meta"); ok {
+		if trimmed, removed, ok := jsonrpc.WithoutMember(params[start:end], mcp.MetaProtocolVersion); ok {
 			if !removed {
 				return params
 			}
-			if out, ok := jsonrpc.ReplaceMember(params, "_meta", trimmed); ok {
-				return out
-			}
+			out := make([]byte, 0, len(params)-(end-start)+len(trimmed))
+			out = append(out, params[:start]...)
+			out = append(out, trimmed...)
+			return append(out, params[end:]...)
 		}
 	}
 	return dropProtocolVersionSlow(params)
 }
 
-// soleMember returns the value of obj's member key when obj is a valid
-// object with exactly one member of that name and no escaped names.
-func soleMember(obj []byte, key string) (val []byte, ok bool) {
+// soleMember returns the offsets of the value of obj's member key when obj
+// is a valid object with exactly one member of that name and no escaped
+// names.
+func soleMember(obj []byte, key string) (start, end int, ok bool) {
 	n, escaped := 0, false
 	valid := jsonrpc.Members(obj, func(m jsonrpc.Member) bool {
 		escaped = escaped || m.KeyEscaped
 		if string(m.Key) == key {
 			n++
-			val = m.Value
+			start, end = m.Start, m.End
 		}
 		return true
 	})
-	return val, valid && !escaped && n == 1
+	return start, end, valid && !escaped && n == 1
 }
 
 // dropProtocolVersionSlow is DropProtocolVersion by decoding, for the
