@@ -71,7 +71,7 @@ func runSteps(t *testing.T, a Authenticator, steps []step) (subjects map[string]
 	var buf syncBuffer
 	refused := metrics.NewRegistry().Counter("refused_total", "")
 	mw := Middleware(a, &MiddlewareOptions{Realm: "test", Logger: slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})), Refused: refused})
-	srv := httptest.NewServer(httpkit.Chain(httpkit.RequestID(nil))(mw(echoPrincipal)))
+	srv := httptest.NewServer(httpkit.Chain(httpkit.Edge(nil))(mw(echoPrincipal)))
 	defer srv.Close()
 	subjects = map[string]string{}
 	wantRefused := 0

@@ -37,9 +37,7 @@ func (g *Gateway) adminRoutes() (http.Handler, error) {
 		return nil, fmt.Errorf("building admin host guard: %w", err)
 	}
 	edge := httpkit.Chain(
-		httpkit.RequestID(nil),
-		httpkit.AccessLog(g.log.With("component", "admin-http")),
-		httpkit.Recover(g.log),
+		httpkit.Edge(&httpkit.EdgeOptions{Log: g.log.With("component", "admin-http")}),
 		guard.Handler,
 	)
 	return edge(h), nil

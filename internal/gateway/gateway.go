@@ -392,7 +392,8 @@ func (g *Gateway) routes() (http.Handler, error) {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/mcp", mcp(g.streamable))
+	mcpHandler := mcp(g.streamable)
+	mux.Handle("/mcp", mcpHandler)
 	mux.Handle("/sse", legacy(g.legacy.Stream()))
 	mux.Handle("/messages", legacy(g.legacy.Messages()))
 	mux.HandleFunc("GET /health", g.health)
@@ -402,12 +403,16 @@ func (g *Gateway) routes() (http.Handler, error) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httpkit.WriteJSON(w, r, httpkit.NewError(http.StatusNotFound, "not_found", "No such endpoint. The MCP endpoint is /mcp (GET /sse for 2024-11-05 HTTP+SSE clients)."))
 	})
-	// Request ID first, so that the access log and a recovered panic's log
-	// carry it; Recover inside the access log, so a panic is logged as 500.
-	edge := httpkit.Chain(
-		httpkit.RequestID(nil),
-		httpkit.AccessLogWith(g.log.With("component", "http"), &httpkit.AccessLogOptions{OnResponse: g.counters.countResponse}),
-		httpkit.Recover(g.log),
-	)
-	return edge(mux), nil
+	// Request ID, access log, panic recovery and Date in one layer.
+	edge := httpkit.Edge(&httpkit.EdgeOptions{Log: g.log.With("component", "http"), OnResponse: g.counters.countResponse})
+	// /mcp, every MCP call, skips the mux's pattern search: the same
+	// handler the mux would find for that clean path.
+	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/mcp" {
+			mcpHandler.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+	return edge(root), nil
 }

@@ -51,8 +51,7 @@ type Options struct {
 // Enabled reports whether the process should be tuned: not when the
 // operator set GOGC.
 func Enabled() bool {
-	_, set := os.LookupEnv("GOGC")
-	return !set
+	return os.Getenv("GOGC") == "" // empty: the runtime's default too
 }
 
 // Percent is the GOGC that gives headroom bytes of allocation after a

@@ -8,7 +8,7 @@ import (
 
 func TestAccessLogOnResponse(t *testing.T) {
 	var got []int
-	mw := AccessLogWith(nil, &AccessLogOptions{OnResponse: func(_ *http.Request, status int) { got = append(got, status) }})
+	mw := Edge(&EdgeOptions{OnResponse: func(_ *http.Request, status int) { got = append(got, status) }})
 	for _, code := range []int{http.StatusRequestEntityTooLarge, 0} {
 		h := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if code != 0 {

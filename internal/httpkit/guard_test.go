@@ -150,7 +150,7 @@ func TestGuardHandler(t *testing.T) {
 	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	t.Run("JSON", func(t *testing.T) {
 		g := mustGuard(t, GuardOptions{Loopback: true})
-		h := Chain(RequestID(nil), g.Handler)(next)
+		h := Chain(Edge(nil), g.Handler)(next)
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, request("evil.example.com"))
 		if w.Code != http.StatusForbidden {

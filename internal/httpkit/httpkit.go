@@ -11,10 +11,11 @@
 //
 // The edge chain, outermost first, is
 //
-//	Chain(RequestID(…), AccessLog(log), Recover(log), BodyLimit(…), guard.Handler)
+//	Chain(Edge(…), BodyLimit(…), guard.Handler, …)
 //
-// so that every log line carries the request ID and the access log sees the
-// 500 that Recover writes.
+// where Edge gives the request its ID, logs it, recovers panics and sets
+// Date, so that every log line carries the request ID and the access log
+// sees the 500 a recovered panic gets.
 package httpkit
 
 import "net/http"

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"time"
 )
 
 // Recover turns a panic in the handler into a logged error (with the stack)
@@ -18,88 +17,33 @@ func Recover(log *slog.Logger) Middleware {
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			// Inside AccessLog, w is its recorder already: share it rather
-			// than wrap the response twice.
-			rw, ok := w.(*recorder)
-			if !ok {
-				rw = &recorder{ResponseWriter: w}
-			}
+			rw := &recorder{ResponseWriter: w}
 			defer func() {
-				v := recover()
-				if v == nil {
-					return
-				}
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				log.ErrorContext(r.Context(), "panic serving request", "method", r.Method, "path", r.URL.Path,
-					"request_id", RequestIDFromContext(r.Context()), "panic", v, "stack", string(debug.Stack()))
-				if rw.status != 0 {
-					panic(http.ErrAbortHandler)
-				}
-				WriteJSON(rw, r, Internal)
-			}()
-			next.ServeHTTP(rw, r)
-		})
-	}
-}
-
-// AccessLog logs one line per request at Info (Warn for 5xx, and status 0
-// for a request aborted by a panic): method, path, status, duration, bytes
-// and request ID. It logs the path only: never the
-// query string (it may hold secrets) and never a header.
-func AccessLog(log *slog.Logger) Middleware { return AccessLogWith(log, nil) }
-
-// AccessLogOptions configures AccessLogWith. Nil options mean none.
-type AccessLogOptions struct {
-	// OnResponse, if set, is called once per request after the access log
-	// line, with the status logged (0 for an aborted request): the hook
-	// for counting responses by status without wrapping the writer twice.
-	OnResponse func(r *http.Request, status int)
-}
-
-// AccessLogWith is AccessLog with options.
-func AccessLogWith(log *slog.Logger, opts *AccessLogOptions) Middleware {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	var onResponse func(*http.Request, int)
-	if opts != nil {
-		onResponse = opts.OnResponse
-	}
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			rw := &recorder{ResponseWriter: w, start: time.Now()}
-			defer func() {
-				v := recover() // a panic passing through (Recover belongs inside)
-				status := rw.status
-				switch {
-				case v != nil:
-					status = 0 // aborted: the client got no complete response
-				case status == 0:
-					status = http.StatusOK // nothing written: net/http sends 200
-				}
-				level := slog.LevelInfo
-				if status >= 500 || status == 0 {
-					level = slog.LevelWarn
-				}
-				log.LogAttrs(r.Context(), level, "http request",
-					slog.String("method", r.Method),
-					slog.String("path", r.URL.Path),
-					slog.Int("status", status),
-					slog.Duration("duration", time.Since(rw.start)),
-					slog.Int64("bytes", rw.bytes),
-					slog.String("request_id", RequestIDFromContext(r.Context())))
-				if onResponse != nil {
-					onResponse(r, status)
-				}
-				if v != nil {
+				if v := recovered(log, r, rw, recover()); v != nil {
 					panic(v)
 				}
 			}()
 			next.ServeHTTP(rw, r)
 		})
 	}
+}
+
+// recovered handles v, what recover returned while serving r: a panic is
+// logged with its stack and answered with a JSON 500 if nothing was
+// written yet. It returns what to panic with now: nil when there is
+// nothing more to do, http.ErrAbortHandler to abort a response that had
+// started (or when the handler asked for that itself).
+func recovered(log *slog.Logger, r *http.Request, rw *recorder, v any) any {
+	if v == nil || v == http.ErrAbortHandler {
+		return v
+	}
+	log.ErrorContext(r.Context(), "panic serving request", "method", r.Method, "path", r.URL.Path,
+		"request_id", RequestIDFromContext(r.Context()), "panic", v, "stack", string(debug.Stack()))
+	if rw.status != 0 {
+		return http.ErrAbortHandler
+	}
+	WriteJSON(rw, r, Internal)
+	return nil
 }
 
 // BodyLimitOptions configures BodyLimit.

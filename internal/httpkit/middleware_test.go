@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mcpgate/mcpgate/internal/logtest"
 )
@@ -64,7 +65,7 @@ func TestHandleWritesPublicPartOnly(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := Chain(RequestID(nil))(Handle(logs.Logger(), func(http.ResponseWriter, *http.Request) error { return tt.err }))
+			h := Chain(Edge(nil))(Handle(logs.Logger(), func(http.ResponseWriter, *http.Request) error { return tt.err }))
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, httptest.NewRequest("GET", "/x", nil))
 			if w.Code != tt.wantStatus {
@@ -99,15 +100,15 @@ func TestRequestID(t *testing.T) {
 	echo := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, RequestIDFromContext(r.Context())) })
 	tests := []struct {
 		name     string
-		opts     *RequestIDOptions
+		opts     *EdgeOptions
 		incoming string
 		keep     bool
 	}{
 		{"generated", nil, "", false},
 		{"untrusted incoming ignored", nil, "abc-123", false},
-		{"trusted incoming kept", &RequestIDOptions{TrustIncoming: true}, "abc-123", true},
-		{"trusted but malformed", &RequestIDOptions{TrustIncoming: true}, "abc 123\n", false},
-		{"trusted but too long", &RequestIDOptions{TrustIncoming: true}, strings.Repeat("a", 65), false},
+		{"trusted incoming kept", &EdgeOptions{TrustIncomingRequestID: true}, "abc-123", true},
+		{"trusted but malformed", &EdgeOptions{TrustIncomingRequestID: true}, "abc 123\n", false},
+		{"trusted but too long", &EdgeOptions{TrustIncomingRequestID: true}, strings.Repeat("a", 65), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,7 +117,7 @@ func TestRequestID(t *testing.T) {
 				r.Header.Set(HeaderRequestID, tt.incoming)
 			}
 			w := httptest.NewRecorder()
-			RequestID(tt.opts)(echo).ServeHTTP(w, r)
+			Edge(tt.opts)(echo).ServeHTTP(w, r)
 			got, hdr := w.Body.String(), w.Header().Get(HeaderRequestID)
 			if got != hdr || !validRequestID(got) {
 				t.Fatalf("context ID %q, header %q", got, hdr)
@@ -132,7 +133,7 @@ func TestRecover(t *testing.T) {
 	var logs logBuffer
 	log := logs.Logger()
 	t.Run("before writing", func(t *testing.T) {
-		h := Chain(RequestID(nil), AccessLog(log), Recover(log))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		h := Edge(&EdgeOptions{Log: log})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 			panic("boom: secret")
 		}))
 		w := httptest.NewRecorder()
@@ -152,36 +153,47 @@ func TestRecover(t *testing.T) {
 			t.Errorf("access log: %v", access)
 		}
 	})
-	t.Run("after writing", func(t *testing.T) {
-		h := Recover(log)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			io.WriteString(w, "partial")
-			panic("late")
-		}))
-		srv := httptest.NewServer(h)
-		defer srv.Close()
-		resp, err := http.Get(srv.URL)
-		if err == nil {
-			_, err = io.ReadAll(resp.Body)
-			resp.Body.Close()
-		}
-		if err == nil {
-			t.Error("a response that panicked after writing arrived whole; want an aborted connection")
-		}
-	})
-	t.Run("abort handler passes", func(t *testing.T) {
-		h := Recover(log)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) }))
-		defer func() {
-			if v := recover(); v != http.ErrAbortHandler {
-				t.Errorf("recovered %v, want http.ErrAbortHandler", v)
+	// Recover alone (the demo server's) and Edge behave alike.
+	for name, mw := range map[string]Middleware{"recover": Recover(log), "edge": Edge(&EdgeOptions{Log: log})} {
+		t.Run(name+"/before writing alone", func(t *testing.T) {
+			h := mw(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("early") }))
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+			if w.Code != 500 || decodeError(t, w.Body.Bytes()).Error != "internal_error" {
+				t.Errorf("got %d %s, want a JSON 500", w.Code, w.Body)
 			}
-		}()
-		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
-	})
+		})
+		t.Run(name+"/after writing", func(t *testing.T) {
+			h := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.WriteString(w, "partial")
+				panic("late")
+			}))
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			resp, err := http.Get(srv.URL)
+			if err == nil {
+				_, err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+			}
+			if err == nil {
+				t.Error("a response that panicked after writing arrived whole; want an aborted connection")
+			}
+		})
+		t.Run(name+"/abort handler passes", func(t *testing.T) {
+			h := mw(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) }))
+			defer func() {
+				if v := recover(); v != http.ErrAbortHandler {
+					t.Errorf("recovered %v, want http.ErrAbortHandler", v)
+				}
+			}()
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+		})
+	}
 }
 
 func TestAccessLogOmitsSecrets(t *testing.T) {
 	var logs logBuffer
-	h := Chain(RequestID(nil), AccessLog(logs.Logger()))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := Edge(&EdgeOptions{Log: logs.Logger()})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusTeapot)
 		io.WriteString(w, "12345")
 	}))
@@ -209,7 +221,7 @@ func TestAccessLogOmitsSecrets(t *testing.T) {
 
 func TestAccessLogKeepsFlusher(t *testing.T) {
 	flushed := false
-	h := AccessLog(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := Edge(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		flushed = http.NewResponseController(w).Flush() == nil
 	}))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
@@ -286,7 +298,7 @@ func TestChainOrder(t *testing.T) {
 func TestRequestIDUnique(t *testing.T) {
 	var ids []string
 	echo := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { ids = append(ids, RequestIDFromContext(r.Context())) })
-	a, b := RequestID(nil)(echo), RequestID(nil)(echo)
+	a, b := Edge(nil)(echo), Edge(nil)(echo)
 	for range 3 {
 		for _, h := range []http.Handler{a, b} {
 			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
@@ -301,29 +313,98 @@ func TestRequestIDUnique(t *testing.T) {
 	}
 }
 
-// BenchmarkRequestID is the middleware's cost per request.
-func BenchmarkRequestID(b *testing.B) {
-	h := RequestID(nil)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
-	r := httptest.NewRequest("GET", "/", nil)
-	w := httptest.NewRecorder()
-	b.ReportAllocs()
-	for b.Loop() {
-		h.ServeHTTP(w, r)
-	}
-}
-
-// BenchmarkChain is the middleware of every request, as the gateway
-// chains it, around a handler that writes and flushes.
-func BenchmarkChain(b *testing.B) {
+// BenchmarkEdge is the edge layer of every request, as the gateway uses
+// it, around a handler that writes and flushes.
+func BenchmarkEdge(b *testing.B) {
 	log := slog.New(slog.DiscardHandler)
-	h := Chain(RequestID(nil), AccessLog(log), Recover(log))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := Edge(&EdgeOptions{Log: log})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusAccepted)
 		_ = http.NewResponseController(w).Flush()
 	}))
 	r := httptest.NewRequest("POST", "/mcp", nil)
-	w := httptest.NewRecorder()
+	w := &nopWriter{h: http.Header{}}
 	b.ReportAllocs()
 	for b.Loop() {
+		clear(w.h)
 		h.ServeHTTP(w, r)
+	}
+}
+
+// nopWriter is a ResponseWriter that costs nothing, so that benchmarks
+// measure the middleware.
+type nopWriter struct{ h http.Header }
+
+func (w *nopWriter) Header() http.Header         { return w.h }
+func (w *nopWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *nopWriter) WriteHeader(int)             {}
+func (w *nopWriter) Flush()                      {}
+
+// TestEdgeDate: every response carries one Date, set when the header goes
+// out (not when the request began), a handler's own Date wins, and one
+// second's responses share one formatted value.
+func TestEdgeDate(t *testing.T) {
+	release := make(chan struct{})
+	h := Edge(nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/own":
+			w.Header().Set("Date", "Mon, 02 Jan 2006 15:04:05 GMT")
+		case "/slow":
+			<-release
+		}
+		io.WriteString(w, "ok")
+	}))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	get := func(path string) http.Header {
+		t.Helper()
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.Header
+	}
+	before := time.Now().Truncate(time.Second)
+	hdr := get("/")
+	if len(hdr.Values("Date")) != 1 {
+		t.Fatalf("Date headers: %q, want one", hdr.Values("Date"))
+	}
+	d, err := http.ParseTime(hdr.Get("Date"))
+	if err != nil || d.Before(before) || d.After(time.Now()) {
+		t.Errorf("Date %q (%v): want now in RFC 9110 format", hdr.Get("Date"), err)
+	}
+	if got := get("/own").Get("Date"); got != "Mon, 02 Jan 2006 15:04:05 GMT" {
+		t.Errorf("handler's Date replaced: got %q", got)
+	}
+
+	// A slow handler's Date is when it answered: hold it past a second.
+	done := make(chan http.Header)
+	go func() {
+		resp, err := http.Get(srv.URL + "/slow")
+		if err != nil {
+			done <- nil
+			return
+		}
+		resp.Body.Close()
+		done <- resp.Header
+	}()
+	started := time.Now()
+	for time.Now().Unix() <= started.Unix() { // until the next second begins
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(release)
+	slow := <-done
+	if slow == nil {
+		t.Fatal("slow request failed")
+	}
+	if d, _ := http.ParseTime(slow.Get("Date")); d.Unix() <= started.Unix() {
+		t.Errorf("slow response's Date %q is from before it answered (started %v)", slow.Get("Date"), started)
+	}
+
+	now := time.Now()
+	a, b := httpDate(now), httpDate(now)
+	if &a[0] != &b[0] || cap(a) != 1 {
+		t.Error("one second's Date values are not one shared, full slice")
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"net/http"
 	"strconv"
 	"sync/atomic"
 )
@@ -13,53 +12,12 @@ import (
 // every response.
 const HeaderRequestID = "X-Request-Id"
 
-// RequestIDOptions configures RequestID. The zero value always generates a
-// fresh ID.
-type RequestIDOptions struct {
-	// TrustIncoming keeps a well-formed X-Request-Id sent by the client (1 to
-	// 64 characters of [A-Za-z0-9._-]), as behind a proxy that sets one.
-	// False ignores it, so clients cannot choose what the logs say.
-	TrustIncoming bool
-}
-
 type requestIDKey struct{}
 
-// RequestIDFromContext returns the request ID set by RequestID, or "".
+// RequestIDFromContext returns the request ID Edge gave the request, or "".
 func RequestIDFromContext(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
 	return id
-}
-
-// RequestID gives every request an ID: in its context
-// (RequestIDFromContext) and in the X-Request-Id response header.
-func RequestID(opts *RequestIDOptions) Middleware {
-	trust := opts != nil && opts.TrustIncoming
-	gen := newRequestIDs()
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			next.ServeHTTP(w, withRequestID(w, r, trust, gen))
-		})
-	}
-}
-
-// withRequestID picks the request's ID, sets the response header and
-// returns the request with the ID in its context. It is out of line so
-// that the middleware's stack frame, which long requests (SSE streams)
-// keep under them, stays small.
-//
-//go:noinline
-func withRequestID(w http.ResponseWriter, r *http.Request, trust bool, gen *requestIDs) *http.Request {
-	id := ""
-	if trust {
-		if v := r.Header.Get(HeaderRequestID); validRequestID(v) {
-			id = v
-		}
-	}
-	if id == "" {
-		id = gen.next()
-	}
-	w.Header().Set(HeaderRequestID, id)
-	return r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
 }
 
 // requestIDs generates request IDs: a random prefix drawn once, then a

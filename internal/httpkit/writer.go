@@ -15,17 +15,32 @@ type recorder struct {
 	status int       // final status; 0 until written
 	bytes  int64     // body bytes written
 	start  time.Time // when AccessLog began the request
+	date   bool      // set the Date header as the header goes out (Edge)
 }
 
 func (rw *recorder) WriteHeader(code int) {
 	if rw.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		rw.setDate()
 		rw.status = code
 	}
 	rw.ResponseWriter.WriteHeader(code)
 }
 
+// setDate sets the Date header from httpDate unless the handler set one;
+// called once, before the final header is written.
+func (rw *recorder) setDate() {
+	if !rw.date {
+		return
+	}
+	h := rw.ResponseWriter.Header()
+	if _, set := h["Date"]; !set {
+		h["Date"] = httpDate(time.Now())
+	}
+}
+
 func (rw *recorder) Write(p []byte) (int, error) {
 	if rw.status == 0 {
+		rw.setDate()
 		rw.status = http.StatusOK
 	}
 	n, err := rw.ResponseWriter.Write(p)
@@ -36,6 +51,7 @@ func (rw *recorder) Write(p []byte) (int, error) {
 // Flush implements http.Flusher for code that type-asserts it.
 func (rw *recorder) Flush() {
 	if rw.status == 0 {
+		rw.setDate()
 		rw.status = http.StatusOK
 	}
 	if f, ok := rw.ResponseWriter.(http.Flusher); ok {

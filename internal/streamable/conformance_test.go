@@ -37,7 +37,7 @@ func TestConformance(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := mcpsessiontest.NewEnv(t, nil, func(hub *mcpsession.Hub) http.Handler {
-		return httpkit.Chain(httpkit.RequestID(nil), guard.Handler)(New(hub, nil))
+		return httpkit.Chain(httpkit.Edge(nil), guard.Handler)(New(hub, nil))
 	}).Srv
 
 	for _, sc := range transportScenarios {
