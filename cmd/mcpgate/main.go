@@ -21,7 +21,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime"
 	"strings"
 	"syscall"
 
@@ -29,7 +28,6 @@ import (
 	"github.com/mcpgate/mcpgate/internal/demo"
 	"github.com/mcpgate/mcpgate/internal/gateway"
 	"github.com/mcpgate/mcpgate/internal/gctune"
-	"github.com/mcpgate/mcpgate/internal/proctune"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -141,7 +139,6 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		// internal/gateway (tests run several gateways in one process).
 		gctune.Tune(ctx, gctune.Options{MinHeadroom: cfg.GC.MinHeadroomBytes, Log: log})
 	}
-	tuneProcs(ctx, cfg.Procs, cfg.ProcsNumber(), log)
 	err = gateway.Run(ctx, cfg, gateway.Options{
 		Logger:  log,
 		Version: version,
@@ -194,9 +191,6 @@ func demoServer(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	// The demo is an upstream: it too leaves the CPUs it does not need to
-	// the gateway beside it.
-	tuneProcs(ctx, config.ProcsAuto, 0, log)
 	if httpFlags.listen != "" {
 		return demoServeHTTP(ctx, httpFlags, era, log, stdout, stderr)
 	}
@@ -205,21 +199,4 @@ func demoServer(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	return exitOK
-}
-
-// tuneProcs applies the procs setting (config.Config.Procs) to the process
-// until ctx ends: "auto" starts internal/proctune, a number fixes
-// GOMAXPROCS, "all" leaves Go's default. The GOMAXPROCS environment
-// variable, when set, wins. GOMAXPROCS belongs to the binary, not to
-// internal/gateway (tests run several gateways in one process).
-func tuneProcs(ctx context.Context, procs string, n int, log *slog.Logger) {
-	if !proctune.Enabled() {
-		return
-	}
-	switch {
-	case procs == config.ProcsAuto:
-		proctune.Tune(ctx, proctune.Options{Log: log})
-	case n > 0:
-		runtime.GOMAXPROCS(n)
-	}
 }

@@ -70,9 +70,6 @@ type Config struct {
 	MRTR MRTR `yaml:"mrtr,omitempty"`
 	// GC tunes the garbage collector of the gateway process (gc.go).
 	GC GC `yaml:"gc,omitempty"`
-	// Procs says how many CPUs the gateway's Go scheduler runs on: "auto"
-	// (the default), "all" or a number (gc.go).
-	Procs string `yaml:"procs,omitempty"`
 	// Upstreams are the MCP servers behind the gateway, in order. The order
 	// matters: it is the order of aggregated lists, and the first upstream
 	// wins a contested resource URI. At least one is required.

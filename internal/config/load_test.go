@@ -122,7 +122,6 @@ func TestLoadSetsDefaults(t *testing.T) {
 	}
 	want.MRTR = MRTR{ParkTimeout: DefaultParkTimeout, MaxParked: DefaultMaxParked, MaxParkedPerUser: DefaultMaxParkedPerUser}
 	want.GC = GC{MinHeadroomBytes: DefaultGCMinHeadroom}
-	want.Procs = ProcsAuto
 	for i := range want.Upstreams {
 		if u := &want.Upstreams[i]; u.Credential.Type == "" {
 			u.Credential.Type = CredentialNone

@@ -333,7 +333,6 @@ func TestSetDefaults(t *testing.T) {
 		Caching: Caching{MaxTTL: time.Minute, LegacyListTTL: time.Minute},
 		MRTR:    MRTR{ParkTimeout: 10 * time.Minute, MaxParked: 1000, MaxParkedPerUser: 20},
 		GC:      GC{MinHeadroomBytes: DefaultGCMinHeadroom},
-		Procs:   ProcsAuto,
 		Upstreams: []Upstream{
 			{Name: "a", Type: "stdio", Command: "x", CallTimeout: time.Minute, InitTimeout: 30 * time.Second,
 				RestartBackoff: Backoff{Min: 250 * time.Millisecond, Max: 30 * time.Second}, Credential: Credential{Type: "none"}},
