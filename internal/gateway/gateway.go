@@ -28,6 +28,7 @@ import (
 	"github.com/mcpgate/mcpgate/internal/streamable"
 	"github.com/mcpgate/mcpgate/internal/upstream"
 	"github.com/mcpgate/mcpgate/internal/upstream/peruser"
+	"github.com/mcpgate/mcpgate/internal/upstream/remote/h1"
 	"github.com/mcpgate/mcpgate/internal/upstream/stdio"
 )
 
@@ -78,7 +79,7 @@ type Gateway struct {
 
 	// The HTTP client of remote upstreams, built on first use (remote.go).
 	remoteOnce      sync.Once
-	remoteTransport *http.Transport
+	remoteTransport *h1.Transport
 	remoteHTTP      *http.Client
 	remoteEras      sync.Map // upstream name → *upstream.EraMemory (remote.go)
 }

@@ -31,7 +31,7 @@ func isRemote(u config.Upstream) bool {
 // redirects, so that no credential is carried elsewhere.
 func (g *Gateway) remoteClient() *http.Client {
 	g.remoteOnce.Do(func() {
-		g.remoteTransport = remote.NewTransport()
+		g.remoteTransport = remote.NewRoundTripper()
 		g.remoteHTTP = remote.NewClient(g.remoteTransport)
 	})
 	return g.remoteHTTP

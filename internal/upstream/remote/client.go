@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/mcpgate/mcpgate/internal/upstream/remote/h1"
 )
 
 // NewTransport returns an http.Transport tuned for a gateway's upstream
@@ -46,6 +48,11 @@ func NewTransport() *http.Transport {
 	}
 }
 
+// NewRoundTripper returns the transport a gateway's remote upstreams
+// share: plain http:// served by the lean HTTP/1.1 transport (h1), and
+// everything else (https://, proxies) by NewTransport's.
+func NewRoundTripper() *h1.Transport { return h1.New(NewTransport()) }
+
 // NewClient returns a client over t that never follows redirects: a
 // redirect would carry the upstream's credential header to wherever the
 // server points (SSRF, credential leak), so it is an error instead.
@@ -56,23 +63,26 @@ func NewClient(t http.RoundTripper) *http.Client {
 // noRedirect is NewClient's CheckRedirect.
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-// Direct returns the *http.Transport under c when sending a request
-// through it directly does what c.Do would: c is one of NewClient's (it
-// never follows a redirect), without a cookie jar or a timeout. Otherwise
-// it returns nil. Client.Do clones every request's headers (in case of a
+// Direct returns the transport under c (an *http.Transport or an
+// *h1.Transport) when sending a request through it directly does what c.Do
+// would: c is one of NewClient's (it never follows a redirect), without a
+// cookie jar or a timeout. Otherwise it returns nil. Client.Do clones every request's headers (in case of a
 // redirect), builds closures and wraps errors in a *url.Error, about five
 // allocations per call that a gateway's call to its upstream does not
 // need; the Transport is where the work is.
-func Direct(c *http.Client) *http.Transport {
+func Direct(c *http.Client) http.RoundTripper {
 	if c == nil || c.Jar != nil || c.Timeout != 0 || c.CheckRedirect == nil ||
 		reflect.ValueOf(c.CheckRedirect).Pointer() != reflect.ValueOf(noRedirect).Pointer() {
 		return nil
 	}
 	switch t := c.Transport.(type) {
 	case nil:
-		dt, _ := http.DefaultTransport.(*http.Transport)
-		return dt
+		if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+			return dt
+		}
 	case *http.Transport:
+		return t
+	case *h1.Transport:
 		return t
 	}
 	return nil // another RoundTripper: Client.Do checks what it returns

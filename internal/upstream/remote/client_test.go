@@ -55,12 +55,14 @@ func (t *trickle) Read(p []byte) (int, error) { return t.r.Read(p[:min(len(p), 7
 
 func TestDirect(t *testing.T) {
 	tr := NewTransport()
+	lean := NewRoundTripper()
 	tests := []struct {
 		name string
 		c    *http.Client
 		want http.RoundTripper
 	}{
 		{name: "NewClient", c: NewClient(tr), want: tr},
+		{name: "NewClient over the lean transport", c: NewClient(lean), want: lean},
 		{name: "NewClient over another RoundTripper", c: NewClient(rtFunc(nil)), want: nil},
 		{name: "follows redirects", c: &http.Client{Transport: tr}, want: nil},
 		{name: "timeout", c: &http.Client{Transport: tr, CheckRedirect: noRedirect, Timeout: 1}, want: nil},

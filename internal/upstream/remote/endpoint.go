@@ -26,7 +26,7 @@ type Endpoint struct {
 	// Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID) win over it.
 	Header http.Header
 	// Client sends the requests. It should not follow redirects (see
-	// NewClient). Nil means a client of its own over NewTransport(); a
+	// NewClient). Nil means a client of its own over NewRoundTripper(); a
 	// gateway shares one between its upstreams.
 	Client *http.Client
 	// MaxMessageSize bounds a JSON response and one SSE event, in bytes; a
@@ -43,8 +43,8 @@ type Prepared struct {
 	URL    *url.URL
 	Header http.Header // canonical keys, without the reserved ones; never logged
 	Client *http.Client
-	// direct is Direct(Client): the Transport Do sends through, or nil.
-	direct *http.Transport
+	// direct is Direct(Client): the transport Do sends through, or nil.
+	direct http.RoundTripper
 	Max    int64
 	Log    *slog.Logger // with the upstream's name
 }
@@ -62,7 +62,7 @@ func (e *Endpoint) Prepare(transport string, log *slog.Logger) (*Prepared, error
 	}
 	p := &Prepared{URL: u, Client: e.Client, Max: e.MaxMessageSize, Log: log.With("upstream", e.Conn.Name)}
 	if p.Client == nil {
-		p.Client = NewClient(NewTransport())
+		p.Client = NewClient(NewRoundTripper())
 	}
 	p.direct = Direct(p.Client)
 	if p.Max <= 0 {
