@@ -15,6 +15,12 @@
 // been read to its end. A context that ends aborts the exchange at any
 // point, the body's reads included (a deadline in the past on the socket).
 //
+// One difference in behaviour: the request is written whole before the
+// response is read (net/http reads while it writes), so a server that
+// answers a large request early without reading its body, and then closes,
+// shows as a write error rather than its early answer. The gateway's
+// requests are JSON-RPC messages that a socket buffer holds.
+//
 // Everything it does not do goes to the fallback *http.Transport: https://
 // (TLS, HTTP/2), requests a proxy is configured for (the fallback's Proxy
 // func, asked once per host), and other schemes. It never follows
