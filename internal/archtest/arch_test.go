@@ -62,6 +62,9 @@ func TestForbiddenImports(t *testing.T) {
 		mod + "ssetransport": {mod + "upstream", mod + "upstream/stdio", mod + "streamable"},
 		// The session core knows no transport and no upstream.
 		mod + "mcpsession": {mod + "upstream", mod + "upstream/stdio", mod + "streamable", mod + "ssetransport"},
+		// The HTTP front serves bytes: which requests are hot is its
+		// caller's decision.
+		mod + "httpfront": {mod + "jsonrpc", mod + "mcp", mod + "mcpsession", mod + "streamable", mod + "ssetransport", mod + "relay", mod + "gateway"},
 		// SSE framing knows nothing of MCP.
 		mod + "sse": {mod + "jsonrpc", mod + "mcp", mod + "mcpsession", mod + "eventlog"},
 		// The admin API sees sessions through the core's views only.

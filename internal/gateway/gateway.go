@@ -4,6 +4,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"github.com/mcpgate/mcpgate/internal/bearer"
 	"github.com/mcpgate/mcpgate/internal/config"
 	"github.com/mcpgate/mcpgate/internal/eventlog"
+	"github.com/mcpgate/mcpgate/internal/httpfront"
 	"github.com/mcpgate/mcpgate/internal/httpkit"
 	"github.com/mcpgate/mcpgate/internal/mcpsession"
 	"github.com/mcpgate/mcpgate/internal/metrics"
@@ -341,13 +343,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		g.Shutdown(context.Background())
 		return err
 	}
-	srv := &http.Server{
-		Handler:           g.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}
+	srv := g.Front()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("serving", "addr", ln.Addr().String(), "upstreams", len(cfg.Enabled()))
@@ -376,6 +372,33 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	err = g.Shutdown(sctx)
 	log.Info("stopped")
 	return errors.Join(streamsErr, srvErr, adminErr, err)
+}
+
+// Front returns the MCP listener's server (internal/httpfront): plain POSTs
+// to /mcp and /messages on the fast lane, every other request on
+// net/http's server, both through Handler. Its Serve serves a listener.
+func (g *Gateway) Front() *httpfront.Server {
+	return httpfront.New(&httpfront.Options{
+		Handler:           g.Handler(),
+		Fast:              fastRequest,
+		NetHTTPOnly:       g.cfg.HTTP.NetHTTPOnly,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+		Log:               g.log,
+	})
+}
+
+// fastRequest: the hot requests, a POST of a message to the Streamable
+// HTTP endpoint or to the legacy messages endpoint (origin-form targets
+// only; the query is the handlers' to judge).
+func fastRequest(method, target []byte) bool {
+	if string(method) != http.MethodPost {
+		return false
+	}
+	path, _, _ := bytes.Cut(target, []byte{'?'})
+	return string(path) == "/mcp" || string(path) == "/messages"
 }
 
 // routes builds the route table: the edge chain for everything, the MCP

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -72,17 +71,12 @@ auth:
 	if err := g.Start(sctx); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		g.Handler().ServeHTTP(w, r)
-	}))
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
+	front, closeFront := serveFront(t, g, ln)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = g.hub.Shutdown(ctx)
-		srv.Close()
+		closeFront()
 		if err := g.Shutdown(ctx); err != nil {
 			t.Errorf("Shutdown: %v", err)
 		}
@@ -90,7 +84,7 @@ auth:
 			t.Logf("gateway log:\n%s", logs.String())
 		}
 	})
-	return &started{url: base + "/mcp", base: base, g: g, logs: logs}, idp
+	return &started{url: base + "/mcp", base: base, g: g, logs: logs, front: front}, idp
 }
 
 // TestOAuthSDKClient is the end-to-end proof with real parts: the official

@@ -27,15 +27,12 @@ func serveOn(t *testing.T, cfg *config.Config, ln net.Listener) (stop func()) {
 	if err := g.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: g.Handler()}
-	served := make(chan struct{})
-	go func() { defer close(served); _ = srv.Serve(ln) }()
+	_, closeFront := serveFront(t, g, ln)
 	stop = sync.OnceFunc(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = g.hub.Shutdown(ctx)
-		_ = srv.Close()
-		<-served
+		closeFront()
 		if err := g.Shutdown(ctx); err != nil {
 			t.Errorf("Shutdown: %v", err)
 		}

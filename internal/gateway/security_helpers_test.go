@@ -5,17 +5,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/mcpgate/mcpgate/internal/logtest"
 
 	"github.com/mcpgate/mcpgate/internal/config"
+	"github.com/mcpgate/mcpgate/internal/httpfront"
 )
 
 // logSink collects logs for tests to search.
@@ -23,10 +26,11 @@ type logSink = logtest.Sink
 
 // started is a gateway under test.
 type started struct {
-	url  string // the MCP endpoint
-	base string
-	g    *Gateway
-	logs *logSink
+	url   string // the MCP endpoint
+	base  string
+	g     *Gateway
+	logs  *logSink
+	front *httpfront.Server
 }
 
 // startWith builds and starts a gateway whose logs (JSON, debug level) go
@@ -48,12 +52,16 @@ func startWith(t *testing.T, cfg *config.Config, mutate func(g *Gateway)) *start
 	if err := g.Start(ctx); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	srv := httptest.NewServer(g.Handler())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	front, closeFront := serveFront(t, g, ln)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = g.hub.Shutdown(ctx)
-		srv.Close()
+		closeFront()
 		if err := g.Shutdown(ctx); err != nil {
 			t.Errorf("Shutdown: %v", err)
 		}
@@ -61,7 +69,24 @@ func startWith(t *testing.T, cfg *config.Config, mutate func(g *Gateway)) *start
 			t.Logf("gateway log:\n%s", logs.String())
 		}
 	})
-	return &started{url: srv.URL + "/mcp", base: srv.URL, g: g, logs: logs}
+	base := "http://" + ln.Addr().String()
+	return &started{url: base + "/mcp", base: base, g: g, logs: logs, front: front}
+}
+
+// serveFront serves g on ln as Run does (g.Front: the fast lane for plain
+// POSTs, net/http for the rest), so that every test through it covers
+// both lanes. The returned func closes the server and waits for Serve.
+func serveFront(t testing.TB, g *Gateway, ln net.Listener) (*httpfront.Server, func()) {
+	t.Helper()
+	front := g.Front()
+	served := make(chan error, 1)
+	go func() { served <- front.Serve(ln) }()
+	return front, sync.OnceFunc(func() {
+		front.Close()
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("Serve: %v", err)
+		}
+	})
 }
 
 // reply is one HTTP response of the MCP endpoint.

@@ -136,6 +136,11 @@ func (o *EdgeOptions) end(s *edgeState, r *http.Request) {
 	}
 }
 
+// DateHeader returns the Date header's value for now, shared by every
+// response of that second: for servers that set Date themselves
+// (httpfront's fast lane). Callers must not modify the slice.
+func DateHeader(now time.Time) []string { return httpDate(now) }
+
 // httpDate returns the Date header's value for now, formatted once per
 // second: the slice is shared by every response of that second (its
 // capacity is its length, so an Add cannot write into it), and net/http,
