@@ -347,13 +347,19 @@ type replayConn struct {
 }
 
 func (c *replayConn) Read(p []byte) (int, error) {
-	if c.br != nil {
-		if c.br.Buffered() > 0 {
-			return c.br.Read(p)
-		}
-		c.br = nil // the loop peeked before handing off: no byte is left in a connReader
+	if c.br == nil {
+		return c.Conn.Read(p)
 	}
-	return c.Conn.Read(p)
+	n, err := c.br.Read(p) // something is buffered: no read of the connection
+	if c.br.Buffered() == 0 {
+		// Drained (the loop peeked before handing off: no byte is left in
+		// a connReader): the reader goes back to the pool at once, not
+		// with the connection, which may live for hours as a stream.
+		c.br.Reset(nil)
+		readerPool.Put(c.br)
+		c.br = nil
+	}
+	return n, err
 }
 
 // CloseWrite lets net/http half-close the connection, as it does on a
