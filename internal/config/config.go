@@ -117,10 +117,11 @@ type HTTP struct {
 	// parking out when diagnosing a proxy or client problem.
 	KeepIdleStreamsInHandlers bool `yaml:"keep_idle_streams_in_handlers,omitempty"`
 	// NetHTTPOnly serves every request of the MCP listener with net/http's
-	// server. Zero (false) serves plain POSTs to /mcp and /messages on the
-	// fast lane (internal/httpfront: a lean connection loop, the same
-	// request parser; about 11 µs less CPU per request); set it only to
-	// rule the fast lane out when diagnosing a client or proxy problem.
+	// server. Zero (false) serves plain POSTs to /mcp and /messages, and
+	// DELETEs of /mcp, on the fast lane (internal/httpfront: a lean
+	// connection loop, the same request parser; about 11 µs less CPU per
+	// request); set it only to rule the fast lane out when diagnosing a
+	// client or proxy problem.
 	NetHTTPOnly bool `yaml:"net_http_only,omitempty"`
 	// ShutdownTimeout bounds a graceful shutdown: how long open requests
 	// may run on after a stop signal. Zero means DefaultShutdownTimeout

@@ -10,7 +10,8 @@ import (
 )
 
 // TestFrontLanes: through the gateway's front (as Run serves it), an SDK
-// session's POSTs take the fast lane and its GET stream net/http's; with
+// session's POSTs and its DELETE take the fast lane and its GET stream
+// net/http's; with
 // http.net_http_only every request is net/http's, and both serve the same
 // session alike.
 func TestFrontLanes(t *testing.T) {
@@ -27,6 +28,10 @@ func TestFrontLanes(t *testing.T) {
 			}
 		}
 		cancel()
+		before, _ := gw.front.Stats()
+		if err := session.Close(); err != nil { // DELETE /mcp
+			t.Fatalf("net_http_only %v: closing the session: %v", netHTTPOnly, err)
+		}
 		fast, handedOff := gw.front.Stats()
 		if netHTTPOnly {
 			if fast != 0 || handedOff == 0 {
@@ -34,10 +39,10 @@ func TestFrontLanes(t *testing.T) {
 			}
 			continue
 		}
-		// initialize, notifications/initialized and three calls at least;
-		// the SDK's standalone GET stream is net/http's.
-		if fast < 5 || handedOff == 0 {
-			t.Errorf("fast %d, handed off %d; want ≥ 5 and some", fast, handedOff)
+		// initialize, notifications/initialized and three calls at least,
+		// then the DELETE; the SDK's standalone GET stream is net/http's.
+		if before < 5 || fast != before+1 || handedOff == 0 {
+			t.Errorf("fast %d before the DELETE and %d after, handed off %d; want ≥ 5, one more, and some", before, fast, handedOff)
 		}
 	}
 }

@@ -391,14 +391,19 @@ func (g *Gateway) Front() *httpfront.Server {
 }
 
 // fastRequest: the hot requests, a POST of a message to the Streamable
-// HTTP endpoint or to the legacy messages endpoint (origin-form targets
-// only; the query is the handlers' to judge).
+// HTTP endpoint or to the legacy messages endpoint, and the DELETE that
+// ends a session (a client that opens a session per tool call sends one
+// each time); origin-form targets only, the query is the handlers' to
+// judge. GET streams stay on net/http, which parks them.
 func fastRequest(method, target []byte) bool {
-	if string(method) != http.MethodPost {
-		return false
-	}
 	path, _, _ := bytes.Cut(target, []byte{'?'})
-	return string(path) == "/mcp" || string(path) == "/messages"
+	switch string(method) {
+	case http.MethodPost:
+		return string(path) == "/mcp" || string(path) == "/messages"
+	case http.MethodDelete:
+		return string(path) == "/mcp"
+	}
+	return false
 }
 
 // routes builds the route table: the edge chain for everything, the MCP

@@ -21,7 +21,8 @@
 // not plainly safe to serve lean. A request takes the fast lane only when
 // its whole header is already buffered and is unremarkable: an HTTP/1.1
 // request line the Options accept (the gateway: POST to /mcp or
-// /messages), exactly one Host and one Content-Length, header names that
+// /messages, DELETE of /mcp), exactly one Host and at most one
+// Content-Length (none: no body), header names that
 // are tokens and values free of control characters, no Transfer-Encoding,
 // Expect, Upgrade or Connection other than keep-alive, and no bare LF.
 // Anything else — a GET stream, a chunked body, a header larger than the

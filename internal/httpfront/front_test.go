@@ -136,7 +136,7 @@ func TestLanes(t *testing.T) {
 		{"HTTP/1.0", "POST /mcp HTTP/1.0\r\nHost: gw\r\nContent-Length: 2\r\n\r\n{}", 200, `{}`, false},
 		{"header beyond the buffer", post("/mcp", `{}`, "X-Big: "+big), 200, `{}`, false},
 		{"two lengths", "POST /mcp HTTP/1.1\r\nHost: gw\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}x", 400, "", false},
-		{"no length", "POST /mcp HTTP/1.1\r\nHost: gw\r\n\r\n", 200, "", false},
+		{"no length: no body", "POST /mcp HTTP/1.1\r\nHost: gw\r\n\r\n", 200, "", true},
 		{"signed length", "POST /mcp HTTP/1.1\r\nHost: gw\r\nContent-Length: +2\r\n\r\n{}", 400, "", false},
 		{"no Host", "POST /mcp HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", 400, "", false},
 		{"two Hosts", "POST /mcp HTTP/1.1\r\nHost: a\r\nHost: b\r\nContent-Length: 2\r\n\r\n{}", 400, "", false},

@@ -99,8 +99,11 @@ func qualify(head []byte, fast func(method, target []byte) bool) (contentLength 
 			}
 		}
 	}
-	if hosts != 1 || lengths != 1 || len(rest) != 0 {
+	if hosts != 1 || lengths > 1 || len(rest) != 0 {
 		return 0, false
+	}
+	if lengths == 0 {
+		contentLength = 0 // neither length nor coding: no body (RFC 9112 §6.3)
 	}
 	return contentLength, true
 }
