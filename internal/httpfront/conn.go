@@ -287,7 +287,6 @@ func (c *fastConn) serveOne(length int64) bool {
 		return false
 	}
 	c.nc.SetReadDeadline(time.Time{}) // as net/http with no ReadTimeout: the body is bounded by size, not time
-	delete(req.Header, "Host")
 	req.RemoteAddr = c.remoteAddr
 	b := &body{br: c.br, remain: length}
 	req.Body = b
