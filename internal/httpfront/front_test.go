@@ -573,3 +573,29 @@ func TestHijackWhileWatched(t *testing.T) {
 		t.Fatalf("body %q", body)
 	}
 }
+
+// TestExpectContinue: a client that asks for 100 Continue (curl does for
+// bodies over 1 KiB) is served by net/http, which sends it.
+func TestExpectContinue(t *testing.T) {
+	s, addr := start(t, http.HandlerFunc(echo), nil)
+	body := strings.Repeat("z", 2000)
+	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/mcp", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Expect", "100-continue")
+	client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: 10 * time.Second}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(got) != body {
+		t.Fatalf("status %d, body of %d bytes", resp.StatusCode, len(got))
+	}
+	if fast, handed := s.Stats(); fast != 0 || handed != 1 {
+		t.Errorf("fast %d, handed off %d; want 0 and 1", fast, handed)
+	}
+}
