@@ -74,8 +74,9 @@ func (r *connReader) Read(p []byte) (int, error) {
 // arming would wake the network poller each time.
 const watchDelay = 20 * time.Millisecond
 
-// testHookWatching, if set, runs when a watch starts.
-var testHookWatching func()
+// testHookWatching, if set, runs when a watch starts (atomic: a closed
+// server's sweep may still be finishing while a test ends).
+var testHookWatching atomic.Pointer[func()]
 
 // startServing records the request a handler is about to serve and arms
 // the watch.
@@ -109,8 +110,8 @@ func (c *fastConn) maybeWatch() {
 	c.watchDone = done
 	cancel := c.reqCancel
 	go c.watch(done, cancel)
-	if testHookWatching != nil {
-		testHookWatching()
+	if hook := testHookWatching.Load(); hook != nil {
+		(*hook)()
 	}
 }
 
