@@ -170,23 +170,15 @@ func hostValue(b []byte) bool {
 }
 
 // tokenByte: RFC 9110 §5.6.2 tchar.
-var tokenByte = func() (t [256]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-		t[c-'a'+'A'] = true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
-	}
-	return t
-}()
+var tokenByte = alnumAnd("!#$%&'*+-.^_`|~")
 
 // hostByte: the bytes net/http's server accepts in a Host header
 // (httpguts.ValidHostHeader): letters, digits and the URI punctuation.
-var hostByte = func() (t [256]bool) {
+var hostByte = alnumAnd("!$%&'()*+,-.:;=[]_~")
+
+// alnumAnd returns the set of ASCII letters and digits and the bytes of
+// extra.
+func alnumAnd(extra string) (t [256]bool) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = true
 	}
@@ -194,11 +186,11 @@ var hostByte = func() (t [256]bool) {
 		t[c] = true
 		t[c-'a'+'A'] = true
 	}
-	for _, c := range "!$%&'()*+,-.:;=[]_~" {
+	for _, c := range extra {
 		t[c] = true
 	}
 	return t
-}()
+}
 
 // writeHeaderName reports whether a handler's header name may be written
 // (net/http drops the others silently too).

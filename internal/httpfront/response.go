@@ -97,21 +97,30 @@ func (w *response) informational(code int) {
 	w.c.putBuf(out)
 }
 
-func (w *response) Write(p []byte) (int, error) {
-	if w.hijacked {
-		return 0, http.ErrHijacked
-	}
-	if w.handlerDone {
-		return 0, errHandlerDone
+// admit readies the response for n more body bytes, or says why it
+// cannot take them.
+func (w *response) admit(n int) error {
+	switch {
+	case w.hijacked:
+		return http.ErrHijacked
+	case w.handlerDone:
+		return errHandlerDone
 	}
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
-	if !w.bodyAllowed {
-		return 0, http.ErrBodyNotAllowed
+	switch {
+	case !w.bodyAllowed:
+		return http.ErrBodyNotAllowed
+	case w.declared >= 0 && w.written+int64(n) > w.declared:
+		return http.ErrContentLength
 	}
-	if w.declared >= 0 && w.written+int64(len(p)) > w.declared {
-		return 0, http.ErrContentLength
+	return nil
+}
+
+func (w *response) Write(p []byte) (int, error) {
+	if err := w.admit(len(p)); err != nil {
+		return 0, err
 	}
 	w.written += int64(len(p))
 	if !w.streaming {
@@ -129,29 +138,28 @@ func (w *response) Write(p []byte) (int, error) {
 	return w.writeStream(p)
 }
 
-// WriteString saves io.WriteString a conversion.
+// WriteString saves io.WriteString a conversion while the body is
+// buffered.
 func (w *response) WriteString(s string) (int, error) {
-	if w.streaming || w.hijacked || w.handlerDone || len(s) > maxBuffered {
+	if w.streaming || w.buffered()+len(s) > maxBuffered {
 		return w.Write([]byte(s))
 	}
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
-	}
-	if !w.bodyAllowed {
-		return 0, http.ErrBodyNotAllowed
-	}
-	if w.declared >= 0 && w.written+int64(len(s)) > w.declared {
-		return 0, http.ErrContentLength
+	if err := w.admit(len(s)); err != nil {
+		return 0, err
 	}
 	if w.buf == nil {
 		w.buf = w.c.getBuf()
 	}
-	if len(*w.buf)+len(s) > maxBuffered {
-		return w.Write([]byte(s))
-	}
 	w.written += int64(len(s))
 	*w.buf = append(*w.buf, s...)
 	return len(s), nil
+}
+
+func (w *response) buffered() int {
+	if w.buf == nil {
+		return 0
+	}
+	return len(*w.buf)
 }
 
 // startStream sends the head, and the body written so far, and from then
