@@ -33,6 +33,12 @@ func TestFrontLanes(t *testing.T) {
 			t.Fatalf("net_http_only %v: closing the session: %v", netHTTPOnly, err)
 		}
 		fast, handedOff := gw.front.Stats()
+		if v, _ := gw.g.Metrics().Value("mcpgate_http_fast_lane_requests_total"); v != float64(fast) {
+			t.Errorf("mcpgate_http_fast_lane_requests_total %v, want %d", v, fast)
+		}
+		if v, _ := gw.g.Metrics().Value("mcpgate_http_net_http_connections_total"); v != float64(handedOff) {
+			t.Errorf("mcpgate_http_net_http_connections_total %v, want %d", v, handedOff)
+		}
 		if netHTTPOnly {
 			if fast != 0 || handedOff == 0 {
 				t.Errorf("net_http_only: fast %d, handed off %d; want 0 and some", fast, handedOff)

@@ -81,6 +81,8 @@ type Gateway struct {
 
 	// The HTTP client of remote upstreams, built on first use (remote.go).
 	remoteOnce      sync.Once
+	frontOnce       sync.Once
+	front           *httpfront.Server // Front
 	remoteTransport *h1.Transport
 	remoteHTTP      *http.Client
 	remoteEras      sync.Map // upstream name → *upstream.EraMemory (remote.go)
@@ -377,17 +379,30 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 // Front returns the MCP listener's server (internal/httpfront): plain POSTs
 // to /mcp and /messages on the fast lane, every other request on
 // net/http's server, both through Handler. Its Serve serves a listener.
+//
+// It is built once: later calls return the same server, whose lanes the
+// metrics count (mcpgate_http_fast_lane_requests_total,
+// mcpgate_http_net_http_connections_total).
 func (g *Gateway) Front() *httpfront.Server {
-	return httpfront.New(&httpfront.Options{
-		Handler:           g.Handler(),
-		Fast:              fastRequest,
-		NetHTTPOnly:       g.cfg.HTTP.NetHTTPOnly,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
-		Log:               g.log,
+	g.frontOnce.Do(func() {
+		g.front = httpfront.New(&httpfront.Options{
+			Handler:           g.Handler(),
+			Fast:              fastRequest,
+			NetHTTPOnly:       g.cfg.HTTP.NetHTTPOnly,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+			Log:               g.log,
+		})
+		g.metrics.CounterFunc("mcpgate_http_fast_lane_requests_total",
+			"Requests the MCP listener served on its fast lane (internal/httpfront).",
+			func() float64 { fast, _ := g.front.Stats(); return float64(fast) })
+		g.metrics.CounterFunc("mcpgate_http_net_http_connections_total",
+			"Connections of the MCP listener served by net/http's server: those whose first request, or a later one, the fast lane does not take.",
+			func() float64 { _, handed := g.front.Stats(); return float64(handed) })
 	})
+	return g.front
 }
 
 // fastRequest: the hot requests, a POST of a message to the Streamable
