@@ -605,3 +605,23 @@ func TestExpectContinue(t *testing.T) {
 		t.Errorf("fast %d, handed off %d; want 0 and 1", fast, handed)
 	}
 }
+
+// TestUnparseableTarget: the one request the lane takes that net/http's
+// parser refuses (a target that is no URI, when Fast lets it through) is
+// answered 400 with a JSON error, and the connection closes.
+func TestUnparseableTarget(t *testing.T) {
+	s, addr := start(t, http.HandlerFunc(echo), func(o *Options) { o.Fast = acceptAll })
+	c := dial(t, addr)
+	c.send("POST /%zz HTTP/1.1\r\nHost: gw\r\nContent-Length: 2\r\n\r\n{}")
+	resp, body := c.read()
+	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Content-Type") != "application/json" ||
+		!strings.Contains(body, `"error":"bad_request"`) || !resp.Close {
+		t.Fatalf("status %d, type %q, close %v, body %q", resp.StatusCode, resp.Header.Get("Content-Type"), resp.Close, body)
+	}
+	if !c.closed() {
+		t.Error("the connection stayed open")
+	}
+	if fast, handed := s.Stats(); fast != 0 || handed != 0 {
+		t.Errorf("fast %d, handed off %d; want neither", fast, handed)
+	}
+}
