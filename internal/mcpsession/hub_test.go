@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,9 +27,10 @@ import (
 
 // both is one hub serving both transports, as the gateway mounts them.
 type both struct {
-	t   *testing.T
-	hub *mcpsession.Hub
-	srv *httptest.Server
+	t      *testing.T
+	hub    *mcpsession.Hub
+	srv    *httptest.Server
+	writes *atomic.Int64 // writes to the server's connections
 }
 
 func newBoth(t *testing.T) *both { return newBothWith(t, nil, false) }
@@ -55,6 +58,8 @@ func newBothWith(t *testing.T, opts *mcpsession.Options, h2 bool) *both {
 		}
 		mux.ServeHTTP(w, r)
 	}))
+	writes := new(atomic.Int64)
+	srv.Listener = countingListener{srv.Listener, writes}
 	if h2 {
 		srv.EnableHTTP2 = true
 		srv.StartTLS()
@@ -70,7 +75,32 @@ func newBothWith(t *testing.T, opts *mcpsession.Options, h2 bool) *both {
 			t.Errorf("Shutdown: %v", err)
 		}
 	})
-	return &both{t: t, hub: hub, srv: srv}
+	return &both{t: t, hub: hub, srv: srv, writes: writes}
+}
+
+// countingListener counts the writes to the connections it accepts, those
+// hijacked by parked streams included.
+type countingListener struct {
+	net.Listener
+	writes *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return countingConn{c, l.writes}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
 }
 
 func (b *both) do(method, path string, hdr map[string]string, body string) *http.Response {

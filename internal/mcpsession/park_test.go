@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -284,6 +285,71 @@ func TestParkAppendWrites(t *testing.T) {
 	if b.hub.Parked() != 1 {
 		t.Errorf("parked: %d, want 1", b.hub.Parked())
 	}
+}
+
+// TestParkAppendBatches: responses of one session's calls that are ready
+// at the same moment leave in one write: Hub.Append lets the others in
+// before it writes while calls of the session are in flight. On one P the
+// order is the scheduler's own: without the yield, each response is a
+// write of its own.
+func TestParkAppendBatches(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	b := newBoth(t)
+	legacy := b.legacy("alice", "", false)
+	waitFor(t, "stream parked", func() bool { return b.hub.Parked() == 1 })
+	id := strings.TrimPrefix(legacy.endpoint, "/messages?sessionId=")
+	s, err := b.hub.Sessions().Get(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls := b.hub.Lookup(t.Context(), s)
+
+	for round := range 3 {
+		const calls = 16
+		for range calls {
+			if !b.hub.StartCall(ls) {
+				t.Fatal("StartCall refused")
+			}
+		}
+		// Each goroutine is a call whose response has come: it counts
+		// itself out and appends, as a 2024-11-05 call does.
+		ready := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range calls {
+			wg.Go(func() {
+				<-ready
+				ls.EndCall()
+				data := jsonrpc.Encode(note(fmt.Sprintf("%d-%d", round, i)))
+				if err := b.hub.Append(t.Context(), ls, mcpsession.StandaloneStream, data); err != nil {
+					t.Errorf("append: %v", err)
+				}
+			})
+		}
+		before := b.writes.Load()
+		close(ready)
+		wg.Wait()
+		writes := b.writes.Load() - before
+		for range calls {
+			legacy.message()
+		}
+		if writes > 2 {
+			t.Errorf("round %d: %d responses ready together took %d writes, want at most 2", round, calls, writes)
+		}
+	}
+
+	// A lone call's response is written at once, by its own goroutine.
+	if !b.hub.StartCall(ls) {
+		t.Fatal("StartCall refused")
+	}
+	ls.EndCall()
+	before := b.writes.Load()
+	if err := b.hub.Append(t.Context(), ls, mcpsession.StandaloneStream, jsonrpc.Encode(note("lone"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.writes.Load() - before; got != 1 {
+		t.Errorf("lone response: %d writes before Append returned, want 1", got)
+	}
+	legacy.message()
 }
 
 // TestParkShutdownDeadline: a Shutdown whose context has ended still ends

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -262,7 +263,10 @@ func (p *parked) finish(reason string) {
 // Append does. When the stream is parked and idle, the caller then writes
 // it to the client itself instead of waking a writer goroutine for it (a
 // goroutine switch less per event): call it from a goroutine that may
-// block for up to the write timeout, such as a worker of Go.
+// block for up to the write timeout, such as a worker of Go. Count the
+// caller's call out (Live.EndCall) before: when other calls of ls are
+// still in flight, the caller yields once before it writes, so that
+// responses ready at the same moment leave in one write.
 func (h *Hub) Append(ctx context.Context, ls *Live, stream string, data []byte) error {
 	p := ls.parkedStream(stream)
 	if p == nil {
@@ -282,6 +286,16 @@ func (h *Hub) Append(ctx context.Context, ls *Live, stream string, data []byte) 
 	}
 	p.state = parkQueued
 	p.mu.Unlock()
+	if ls.calls.Load() > 0 {
+		// Other calls of the session are in flight, and their responses
+		// may be ready to run already (an upstream answers a batch of
+		// calls at once, and each response wakes its call's goroutine).
+		// Let them append first, so that one write carries them all: fewer
+		// system calls, and fewer TCP segments for both ends to process
+		// (the client acknowledges each one). A session with one call in
+		// flight, the usual case, writes at once.
+		runtime.Gosched()
+	}
 	p.serve()
 	return err
 }
