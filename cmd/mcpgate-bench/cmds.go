@@ -114,6 +114,9 @@ func cmdLoad(args []string, stdout, stderr io.Writer) int {
 	if *pid > 0 {
 		fmt.Fprintf(stdout, "; server CPU %v per call", fmtDur(r.CPUPerCall()))
 	}
+	if sp := r.SegmentsPerCall(); sp >= 0 {
+		fmt.Fprintf(stdout, "; %.2f TCP segments per call", sp)
+	}
 	fmt.Fprintln(stdout)
 	return exitOK
 }

@@ -135,6 +135,19 @@ type result struct {
 	// ClientCPU is the CPU time the load client itself used while
 	// measured: it shares the machine with the servers it measures.
 	ClientCPU time.Duration
+	// Segments is the TCP segments the machine sent while measured, -1
+	// when unknown (tcpSegments): on loopback, those of the calls, both
+	// ways, and of whatever else ran meanwhile.
+	Segments int64
+}
+
+// SegmentsPerCall is the TCP segments sent per successful call, -1 when
+// unknown.
+func (r *result) SegmentsPerCall() float64 {
+	if r.Segments < 0 || r.Calls == 0 {
+		return -1
+	}
+	return float64(r.Segments) / float64(r.Calls)
 }
 
 // CPUPerCall is the watched processes' CPU time per successful call.
@@ -201,9 +214,14 @@ func drive(callers []caller, warmup, d time.Duration, pids ...int) *result {
 	if warmup > 0 {
 		loop(callers, warmup, false)
 	}
-	cpu0, self0 := sumCPU(pids), selfCPU()
+	cpu0, self0, segs0 := sumCPU(pids), selfCPU(), tcpSegments()
 	r := loop(callers, d, true)
 	r.CPU, r.ClientCPU = sumCPU(pids)-cpu0, selfCPU()-self0
+	if segs1 := tcpSegments(); segs0 >= 0 && segs1 >= segs0 {
+		r.Segments = segs1 - segs0
+	} else {
+		r.Segments = -1
+	}
 	return r
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -42,6 +43,11 @@ func TestLoadStreamableFloor(t *testing.T) {
 	srv := floorServer(t)
 	r, err := runTarget(t.Context(), target{Transport: transportStreamable, URL: srv.URL + "/mcp", Call: defaultCall}, 4, 0, testRun)
 	checkRun(t, r, err)
+	// A call over loopback is a request and a response: two segments or
+	// more (the counter is the machine's, so others' only add to it).
+	if _, err := os.Stat("/proc/net/snmp"); err == nil && r.SegmentsPerCall() < 2 {
+		t.Errorf("TCP segments per call: %.2f (%d for %d calls), want at least 2", r.SegmentsPerCall(), r.Segments, r.Calls)
+	}
 }
 
 func TestLoadStatelessFloor(t *testing.T) {

@@ -258,6 +258,43 @@ func selfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// tcpSegments is the machine's count of TCP segments sent (Tcp OutSegs
+// of /proc/net/snmp), or -1 when it cannot be read. On loopback every
+// segment is sent by one local end and received by the other, and both
+// ends pay for it in CPU: a call's segments are part of its cost.
+func tcpSegments() int64 {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return -1
+	}
+	return parseOutSegs(string(b))
+}
+
+// parseOutSegs reads OutSegs from /proc/net/snmp's text: a "Tcp:" line of
+// names, then a "Tcp:" line of values.
+func parseOutSegs(snmp string) int64 {
+	var names []string
+	for line := range strings.Lines(snmp) {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "Tcp:" {
+			continue
+		}
+		if names == nil {
+			names = f
+			continue
+		}
+		for i, name := range names {
+			if name == "OutSegs" && i < len(f) {
+				if n, err := strconv.ParseInt(f[i], 10, 64); err == nil {
+					return n
+				}
+			}
+		}
+		return -1
+	}
+	return -1
+}
+
 // clockTicks is USER_HZ, which is 100 on every Linux architecture Go
 // supports.
 const clockTicks = 100

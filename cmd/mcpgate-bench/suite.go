@@ -233,6 +233,12 @@ func suiteRows(o suiteOptions, httpFloor, gwFloor, gwDemo, gwHTTP, gwEverything 
 		{key: "gw-demo", label: "mcpgate → demo upstream", direct: "demo-direct", run: load(streamable(gwDemo), c, gwDemo.pid())},
 		{key: "gw-floor-sse", label: "mcpgate → stdio floor, legacy SSE", direct: "floor-stdio",
 			run: load(target{Transport: transportSSE, URL: sseURL}, c, gwFloor.pid())},
+		// A legacy client holds one stream and sends all its calls through
+		// it: the same sixteen workers as one client of each transport.
+		{key: "gw-floor-1s", label: "mcpgate → stdio floor, one session for all workers", direct: "floor-stdio",
+			run: load(target{Transport: transportStreamable, URL: gwFloor.url, Sessions: 1}, c, gwFloor.pid())},
+		{key: "gw-floor-sse-1s", label: "mcpgate → stdio floor, legacy SSE, one session for all workers", direct: "floor-stdio",
+			run: load(target{Transport: transportSSE, URL: sseURL, Sessions: 1}, c, gwFloor.pid())},
 		{key: "gw-floor-stateless", label: "mcpgate → stdio floor, stateless 2026-07-28", direct: "floor-stdio",
 			run: load(target{Transport: transportStateless, URL: gwFloor.url}, c, gwFloor.pid())},
 		{key: "gw-httpfloor", label: "mcpgate → raw HTTP floor (remote upstream)", direct: "floor-http",

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSuiteWithoutEverything: scripts/bench.sh passes -everything "" when
@@ -28,5 +29,66 @@ func TestSuiteWithoutEverything(t *testing.T) {
 		if r := rowByKey(rows, key); r.na != na || r.run != nil {
 			t.Errorf("row %s: na %q, run set %v; want n/a and nothing to run", key, r.na, r.run != nil)
 		}
+	}
+}
+
+func TestParseOutSegs(t *testing.T) {
+	const snmp = "Ip: Forwarding DefaultTTL\nIp: 1 64\n" +
+		"Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens AttemptFails EstabResets CurrEstab InSegs OutSegs RetransSegs\n" +
+		"Tcp: 1 200 120000 -1 10 5 0 0 3 1000 1234 0\n" +
+		"Udp: InDatagrams\nUdp: 7\n"
+	tests := []struct {
+		name, text string
+		want       int64
+	}{
+		{"names then values", snmp, 1234},
+		{"no Tcp lines", "Ip: Forwarding\nIp: 1\n", -1},
+		{"names without values", "Tcp: InSegs OutSegs\n", -1},
+		{"no OutSegs column", "Tcp: InSegs\nTcp: 5\n", -1},
+		{"values cut short", "Tcp: InSegs OutSegs\nTcp: 5\n", -1},
+		{"not a number", "Tcp: InSegs OutSegs\nTcp: 5 x\n", -1},
+	}
+	for _, tt := range tests {
+		if got := parseOutSegs(tt.text); got != tt.want {
+			t.Errorf("%s: %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestLegacyGoals: the legacy target is judged in both layouts, each
+// against Streamable HTTP in the same layout, with the segments per call
+// of both shown.
+func TestLegacyGoals(t *testing.T) {
+	res := func(calls int, segs int64) []*result {
+		return []*result{{Calls: calls, Elapsed: time.Second, Segments: segs}}
+	}
+	rows := map[string]*row{
+		"gw-floor":        {results: res(1000, 2000)},
+		"gw-floor-sse":    {results: res(800, 4000)},
+		"gw-floor-1s":     {results: res(1000, 2000)},
+		"gw-floor-sse-1s": {results: res(950, 2850)},
+	}
+	get := func(key string) *row {
+		if r, ok := rows[key]; ok {
+			return r
+		}
+		return &row{na: "n/a (not in this test)"}
+	}
+	want := map[string]string{
+		"legacy SSE within 10% of Streamable HTTP (a session per worker)":        "**not met**|0.80 ×; TCP segments per call 5.00 vs 2.00",
+		"legacy SSE within 10% of Streamable HTTP (one session for all workers)": "met|0.95 ×; TCP segments per call 3.00 vs 2.00",
+	}
+	for _, g := range goals(get, nil, &row{results: res(35000, 70000)}, "") {
+		w, ok := want[g.name]
+		if !ok {
+			continue
+		}
+		delete(want, g.name)
+		if got := g.verdict + "|" + g.measured; got != w {
+			t.Errorf("%s: %q, want %q", g.name, got, w)
+		}
+	}
+	for name := range want {
+		t.Errorf("no goal %q", name)
 	}
 }
