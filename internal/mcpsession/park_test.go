@@ -241,10 +241,10 @@ func TestParkNotOn(t *testing.T) {
 	}
 }
 
-// TestParkAppendWrites: Hub.Append writes to a parked stream from the
-// appending goroutine; appends from many goroutines at once, mixed with
-// the event log's own appends, all arrive, each once.
-func TestParkAppendWrites(t *testing.T) {
+// parkedLegacy opens an initialized legacy session whose stream is parked,
+// and returns its live record.
+func parkedLegacy(t *testing.T) (*both, *client, *mcpsession.Live) {
+	t.Helper()
 	b := newBoth(t)
 	legacy := b.legacy("alice", "", false)
 	waitFor(t, "stream parked", func() bool { return b.hub.Parked() == 1 })
@@ -254,6 +254,15 @@ func TestParkAppendWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	ls := b.hub.Lookup(t.Context(), s)
+	return b, legacy, ls
+}
+
+// TestParkAppendWrites: Hub.Append writes to a parked stream from the
+// appending goroutine; appends from many goroutines at once, mixed with
+// the event log's own appends, all arrive, each once.
+func TestParkAppendWrites(t *testing.T) {
+	b, legacy, ls := parkedLegacy(t)
+	id := ls.ID()
 
 	const writers, each = 8, 50
 	var wg sync.WaitGroup
@@ -294,15 +303,7 @@ func TestParkAppendWrites(t *testing.T) {
 // write of its own.
 func TestParkAppendBatches(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	b := newBoth(t)
-	legacy := b.legacy("alice", "", false)
-	waitFor(t, "stream parked", func() bool { return b.hub.Parked() == 1 })
-	id := strings.TrimPrefix(legacy.endpoint, "/messages?sessionId=")
-	s, err := b.hub.Sessions().Get(t.Context(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ls := b.hub.Lookup(t.Context(), s)
+	b, legacy, ls := parkedLegacy(t)
 
 	for round := range 3 {
 		const calls = 16
