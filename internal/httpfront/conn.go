@@ -202,10 +202,19 @@ func bareLF(b []byte, afterCR bool) bool {
 // serve runs the connection's loop: requests the fast lane qualifies are
 // served here, the first one that does not goes to net/http with the
 // connection.
-func (c *fastConn) serve() {
+func (c *fastConn) serve() { c.loop(0, nil) }
+
+// loop serves the connection from its n-th request on, after sending held,
+// a response its handler held and that went without it (Hold): from then
+// on this goroutine owns the connection.
+func (c *fastConn) loop(n int, held *response) {
+	var cur *response // the response being served
 	defer func() {
 		if v := recover(); v != nil && v != http.ErrAbortHandler {
 			c.s.log.Error("panic serving a request", "remote", c.remoteAddr, "panic", v, "stack", string(debug.Stack()))
+		}
+		if cur != nil && !cur.claim() {
+			return // its response went without the handler: the connection is another goroutine's
 		}
 		c.stopWatch() // after a panic too
 		if !c.taken {
@@ -215,8 +224,15 @@ func (c *fastConn) serve() {
 			readerPool.Put(c.br)
 		}
 	}()
+	if held != nil {
+		c.stopWatch()
+		if !c.finishResponse(held) {
+			return
+		}
+		c.active.Store(false)
+	}
 	o := &c.s.opts
-	for n := 0; ; n++ {
+	for ; ; n++ {
 		// Between requests the idle timeout runs; from a request's first
 		// byte (a new connection's: from accepting it) the header timeout.
 		if n == 0 {
@@ -247,9 +263,10 @@ func (c *fastConn) serve() {
 			c.handOff()
 			return
 		}
-		if !c.serveOne(length) {
+		if !c.serveOne(length, &cur) {
 			return
 		}
+		cur = nil
 		c.active.Store(false)
 	}
 }
@@ -277,8 +294,9 @@ func (c *fastConn) peekHead() ([]byte, error) {
 }
 
 // serveOne serves the qualified request at the start of the buffer and
-// reports whether the connection may carry another.
-func (c *fastConn) serveOne(length int64) bool {
+// reports whether this goroutine may serve another on the connection; cur
+// is set to the response while its handler runs.
+func (c *fastConn) serveOne(length int64, cur **response) bool {
 	req, err := http.ReadRequest(c.br)
 	if err != nil || req.ContentLength != length || req.ProtoMajor != 1 || req.ProtoMinor != 1 ||
 		len(req.TransferEncoding) != 0 || req.Close {
@@ -299,14 +317,26 @@ func (c *fastConn) serveOne(length int64) bool {
 	ctx, cancel := context.WithCancel(c.s.baseCtx)
 	defer cancel() // after a panic too
 	req = req.WithContext(ctx)
-	w := &response{c: c}
+	w := &response{c: c, body: b}
+	*cur = w
 	c.startServing(b, cancel)
 	c.s.opts.Handler.ServeHTTP(w, req)
+	if !w.claim() {
+		return false // held, and sent without the handler: no longer ours
+	}
 	c.stopWatch()
 	cancel()
+	return c.finishResponse(w)
+}
+
+// finishResponse sends w after its handler (or without it, held), skips
+// what is left of the request's body, and reports whether the connection
+// may carry another request.
+func (c *fastConn) finishResponse(w *response) bool {
 	if w.hijacked {
 		return false
 	}
+	b := w.body
 	b.closed = true
 	// A body the handler left is skipped when small; a large one, or a
 	// broken one, ends the connection after this response, as does a

@@ -40,6 +40,14 @@
 // buffer. Flush, Hijack, SetWriteDeadline and SetReadDeadline work as on
 // net/http (http.ResponseController).
 //
+// One addition net/http has no counterpart for, on the fast lane only:
+// Hold. A handler whose answer is fixed before its work is done (the
+// legacy SSE transport's 202 to a POSTed message) holds the answer and
+// does the work on its own goroutine; the answer leaves when the handler
+// returns, or — if the work takes longer than Options.MaxHold (2 ms), or
+// the handler calls Release — without it, while the connection goes on
+// serving the client on a new goroutine.
+//
 // It must not know MCP: which requests are hot is the caller's decision
 // (Options.Fast).
 package httpfront

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mcpgate/mcpgate/internal/httpkit"
@@ -42,6 +43,10 @@ type response struct {
 	hijacked    bool
 	closeAfter  bool // the connection closes after this response
 	handlerDone bool
+
+	body   *body        // the request's
+	hold   atomic.Int32 // holdNone… (hold.go)
+	heldAt int64        // when Hold ran (Unix ns)
 }
 
 func (w *response) Header() http.Header {

@@ -36,6 +36,11 @@ type Options struct {
 	// MaxHeaderBytes bounds a request header on net/http's lane (a header
 	// the fast lane takes fits its 4 KiB read buffer). Zero means 64 KiB.
 	MaxHeaderBytes int
+	// MaxHold bounds how long a response its handler holds (Hold) waits
+	// for the handler before it is sent anyway, give or take the sweep's
+	// tick (MaxHold/2, or watchDelay/2 while nothing was held). Zero means
+	// DefaultMaxHold.
+	MaxHold time.Duration
 	// ErrorLog is net/http's error log. Nil means net/http's default.
 	ErrorLog *log.Logger
 	// Log receives the fast lane's own errors (a handler's panic). Nil
@@ -62,6 +67,7 @@ type Server struct {
 	serving         atomic.Int64 // fast-lane requests in their handlers
 	sweepParked     atomic.Bool  // the sweep waits for a request (sweepWake)
 	sweepWake       chan struct{}
+	held            heldSet // responses their handlers hold (hold.go)
 }
 
 // New returns a Server; Serve starts it.
@@ -75,6 +81,9 @@ func New(opts *Options) *Server {
 	}
 	if o.MaxHeaderBytes <= 0 {
 		o.MaxHeaderBytes = 64 << 10
+	}
+	if o.MaxHold <= 0 {
+		o.MaxHold = DefaultMaxHold
 	}
 	if o.NetHTTPOnly {
 		o.Fast = nil
@@ -96,6 +105,7 @@ func New(opts *Options) *Server {
 		conns:     map[*fastConn]struct{}{},
 		sweepWake: make(chan struct{}, 1),
 	}
+	s.held.m = map[*response]struct{}{}
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 	return s
 }
@@ -160,12 +170,16 @@ func (s *Server) Serve(ln net.Listener) error {
 }
 
 // sweep starts the watch of fast-lane requests that have run for
-// watchDelay, every half of it, until the server closes. With no request
-// in a handler it sleeps until one starts (wakeSweep).
+// watchDelay, every half of it, and sends the responses held for MaxHold,
+// every half of that while any is held, until the server closes. With no
+// request in a handler it sleeps until one starts (wakeSweep).
 func (s *Server) sweep() {
-	t := time.NewTicker(watchDelay / 2)
+	period := watchDelay / 2
+	t := time.NewTicker(period)
 	defer t.Stop()
 	var due []*fastConn
+	var held []*response
+	var watched time.Time
 	for {
 		if s.serving.Load() == 0 {
 			s.sweepParked.Store(true)
@@ -178,12 +192,26 @@ func (s *Server) sweep() {
 			}
 			s.sweepParked.Store(false)
 		}
+		want := watchDelay / 2
+		if s.held.n.Load() > 0 {
+			want = min(want, s.opts.MaxHold/2)
+		}
+		if want != period {
+			period = want
+			t.Reset(period)
+		}
 		select {
 		case <-s.baseCtx.Done():
 			return
 		case <-t.C:
 		}
-		before := time.Now().Add(-watchDelay).UnixNano()
+		now := time.Now()
+		held = s.releaseDue(now.Add(-s.opts.MaxHold).UnixNano(), held)
+		if now.Sub(watched) < watchDelay/2-period/2 { // the watch's own half-watchDelay tick
+			continue
+		}
+		watched = now
+		before := now.Add(-watchDelay).UnixNano()
 		s.mu.Lock()
 		for c := range s.conns {
 			if since := c.servingSince.Load(); since != 0 && since <= before {

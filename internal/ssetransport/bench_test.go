@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mcpgate/mcpgate/internal/httpfront"
 	"github.com/mcpgate/mcpgate/internal/mcp"
 	"github.com/mcpgate/mcpgate/internal/mcpsession/mcpsessiontest"
 )
@@ -16,7 +17,15 @@ import (
 // BenchmarkLegacyCall: one 2024-11-05 call over loopback, as a client
 // makes it: POST /messages (202), then the response read from the
 // session's stream. Allocations count both sides.
+// On the fast lane the 202 is held until the call is answered
+// (messages.go).
 func BenchmarkLegacyCall(b *testing.B) {
+	for _, l := range lanes {
+		b.Run(l.name, func(b *testing.B) { benchmarkLegacyCall(b, l.front) })
+	}
+}
+
+func benchmarkLegacyCall(b *testing.B, front *httpfront.Options) {
 	hub, _ := mcpsessiontest.NewHub(b, nil)
 	h := New(hub, nil)
 	mux := http.NewServeMux()
@@ -24,8 +33,12 @@ func BenchmarkLegacyCall(b *testing.B) {
 	mux.Handle("/messages", h.Messages())
 	srv := httptest.NewServer(mux)
 	b.Cleanup(srv.Close)
+	base := srv.URL
+	if front != nil {
+		base = mcpsessiontest.ServeFront(b, *front, mux)
+	}
 
-	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/sse", nil)
+	req, _ := http.NewRequest(http.MethodGet, base+"/sse", nil)
 	req.Header.Set("Accept", "text/event-stream")
 	resp, err := srv.Client().Do(req)
 	if err != nil {
@@ -47,7 +60,7 @@ func BenchmarkLegacyCall(b *testing.B) {
 	}
 	endpoint := strings.TrimSpace(next())
 	post := func(body []byte) {
-		r, err := srv.Client().Post(srv.URL+endpoint, "application/json", bytes.NewReader(body))
+		r, err := srv.Client().Post(base+endpoint, "application/json", bytes.NewReader(body))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -25,8 +25,11 @@
 //	POST /messages ───▶ Hub.Resolve (400 without sessionId, 404, 403)
 //	  initialize ─────▶ Hub.InitializeOpen: negotiated version recorded, client attached;
 //	                    the response is appended to stream "0", then 202
-//	  request ────────▶ 202 at once; a goroutine owned by the hub runs Hub.Call and
-//	                    appends the response to stream "0" (related messages go there too)
+//	  request ────────▶ the POST's goroutine runs Hub.Call and appends the response
+//	                    to stream "0" (related messages go there too); the 202, held
+//	                    meanwhile (httpfront.Hold), follows — or leaves first, when
+//	                    the call runs past 2 ms or sends the client a message; where
+//	                    net/http serves the POST: 202 at once, a hub worker runs it
 //	  notification,
 //	  response ───────▶ to the core, then 202
 //
@@ -47,6 +50,14 @@
 //     anything else gets 400 (the Streamable endpoint likewise refuses
 //     requests without a session).
 //   - Batches only in sessions that negotiated 2025-03-26, as on /mcp.
+//   - The 202 may come after the response event: the spec orders neither,
+//     clients wait for the response on the stream (the TypeScript, Python
+//     and Go SDKs resolve a request by its response, whenever the POST's
+//     answer comes), and holding it saves a quick call a hand-off to
+//     another goroutine on both sides. It is held at most 2 ms, and never
+//     past the call's first message to the client, because a client may
+//     send its messages one at a time (the Python SDK does) — its answer
+//     to a sampling request, or a cancellation, waits for that 202.
 //   - Errors are JSON objects {"error", "message", "request_id"} with the
 //     HTTP status (400, 403, 404, 406, 413, 415, 429, 503).
 //   - A response that is larger than the stream's event bound is replaced

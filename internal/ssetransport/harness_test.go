@@ -164,10 +164,20 @@ type result struct {
 	status int
 	header http.Header
 	body   []byte
+	err    error // the request failed
 }
 
 func (e *env) post(p post) result {
 	e.t.Helper()
+	r := e.postNoFatal(p)
+	if r.err != nil {
+		e.t.Fatal(r.err)
+	}
+	return r
+}
+
+// postNoFatal is post for any goroutine: a failed request is r.err.
+func (e *env) postNoFatal(p post) result {
 	q := p.query
 	if q == "" && p.session != "-" {
 		q = "sessionId=" + url.QueryEscape(p.session)
@@ -187,11 +197,11 @@ func (e *env) post(p post) result {
 	}
 	resp, err := e.Srv.Client().Do(req)
 	if err != nil {
-		e.t.Fatal(err)
+		return result{err: err}
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return result{status: resp.StatusCode, header: resp.Header, body: b}
+	b, err := io.ReadAll(resp.Body)
+	return result{status: resp.StatusCode, header: resp.Header, body: b, err: err}
 }
 
 // initBody is an initialize request for version v.

@@ -7,6 +7,7 @@ import (
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcpgate/mcpgate/internal/httpfront"
 	"github.com/mcpgate/mcpgate/internal/mcp"
 	"github.com/mcpgate/mcpgate/internal/mcpsession/mcpsessiontest"
 )
@@ -17,7 +18,21 @@ var toolsAdvertised = map[string]any{"tools": map[string]any{"listChanged": true
 // SSEClientTransport, an independent implementation of the 2024-11-05
 // client.
 func TestGoSDKSSEClient(t *testing.T) {
-	e := newEnv(t, &envConfig{Advertise: toolsAdvertised})
+	for _, l := range lanes {
+		t.Run(l.name, func(t *testing.T) { goSDKSSEClient(t, l.front) })
+	}
+}
+
+// lanes are the two ways the gateway serves a POST: net/http, and
+// httpfront's fast lane, where the 202 to a message is held until its
+// calls are answered (messages.go).
+var lanes = []struct {
+	name  string
+	front *httpfront.Options
+}{{"net-http", nil}, {"fast-lane", &httpfront.Options{}}}
+
+func goSDKSSEClient(t *testing.T, front *httpfront.Options) {
+	e := newEnv(t, &envConfig{Advertise: toolsAdvertised, Front: front})
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	progress := make(chan struct{}, 4)
@@ -76,40 +91,44 @@ func TestGoSDKSSEClient(t *testing.T) {
 func TestTypeScriptSSEClient(t *testing.T) {
 	ts := mcpsessiontest.TypeScriptSDK(t)
 	for _, v := range []string{mcp.Version20241105, ""} {
-		name := v
-		if name == "" {
-			name = "sdk default"
+		for _, l := range lanes {
+			name := v
+			if name == "" {
+				name = "sdk default"
+			}
+			t.Run(name+"/"+l.name, func(t *testing.T) { tsSSEClient(t, ts, v, l.front) })
 		}
-		t.Run(name, func(t *testing.T) {
-			e := newEnv(t, &envConfig{Advertise: toolsAdvertised})
-			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-			defer cancel()
-			got := ts.Run(ctx, t, "sse", e.Srv.URL+"/sse", v)
-			want := v
-			if want == "" {
-				want = mcp.Latest
-			}
-			// Progress is not checked here: the SDK's client runs notification
-			// handlers a microtask after the events of one read, but handles
-			// responses at once, so a progress notification that arrives in
-			// the same read as its response finds its handler gone (the
-			// SDK's own SSE server has the same race). The Go SDK client
-			// checks progress on this transport (TestGoSDKSSEClient).
-			t.Logf("progress notifications seen by the TypeScript client: %d", got.Progress)
-			if got.Version != want || got.Hello != "hello" || got.Slow != "slow" || !got.ListChanged {
-				t.Errorf("TypeScript client saw %+v; want version %s, both tools, list_changed", got, want)
-			}
-			// The client closed its stream: its session is gone.
-			if err := e.Hub.WaitIdle(t.Context()); err != nil {
-				t.Fatal(err)
-			}
-			for e.Hub.Stats().Sessions != 0 {
-				select {
-				case <-ctx.Done():
-					t.Fatalf("session still live after the client closed its stream")
-				case <-time.After(10 * time.Millisecond): // the server notices the closed connection asynchronously
-				}
-			}
-		})
+	}
+}
+
+func tsSSEClient(t *testing.T, ts *mcpsessiontest.TSClient, v string, front *httpfront.Options) {
+	e := newEnv(t, &envConfig{Advertise: toolsAdvertised, Front: front})
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	got := ts.Run(ctx, t, "sse", e.Srv.URL+"/sse", v)
+	want := v
+	if want == "" {
+		want = mcp.Latest
+	}
+	// Progress is not checked here: the SDK's client runs notification
+	// handlers a microtask after the events of one read, but handles
+	// responses at once, so a progress notification that arrives in
+	// the same read as its response finds its handler gone (the
+	// SDK's own SSE server has the same race). The Go SDK client
+	// checks progress on this transport (TestGoSDKSSEClient).
+	t.Logf("progress notifications seen by the TypeScript client: %d", got.Progress)
+	if got.Version != want || got.Hello != "hello" || got.Slow != "slow" || !got.ListChanged {
+		t.Errorf("TypeScript client saw %+v; want version %s, both tools, list_changed", got, want)
+	}
+	// The client closed its stream: its session is gone.
+	if err := e.Hub.WaitIdle(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for e.Hub.Stats().Sessions != 0 {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("session still live after the client closed its stream")
+		case <-time.After(10 * time.Millisecond): // the server notices the closed connection asynchronously
+		}
 	}
 }

@@ -7,10 +7,12 @@ import (
 	"sync"
 
 	"github.com/mcpgate/mcpgate/internal/eventlog"
+	"github.com/mcpgate/mcpgate/internal/httpfront"
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
 	"github.com/mcpgate/mcpgate/internal/mcp"
 	"github.com/mcpgate/mcpgate/internal/mcpsession"
 	"github.com/mcpgate/mcpgate/internal/principal"
+	"github.com/mcpgate/mcpgate/internal/relay"
 	"github.com/mcpgate/mcpgate/internal/session"
 )
 
@@ -99,14 +101,41 @@ func (h *Handler) messages(w http.ResponseWriter, r *http.Request) {
 			h.core.HandleResponse(context.WithoutCancel(r.Context()), c, m)
 		}
 	}
-	if requests > 0 {
-		// One of the hub's worker goroutines runs the POST's requests; the
-		// hub counts them (Enter above), so Shutdown waits for them, and
-		// the session's end cancels its calls.
-		ctx := mcpsession.CallContext(ls, r.Context())
-		h.hub.Go(func() { h.serveCalls(ctx, ls, msgs) })
-	}
 	w.WriteHeader(http.StatusAccepted)
+	if requests == 0 {
+		return
+	}
+	// The hub counts the POST's requests (Enter above), so Shutdown waits
+	// for them, and the session's end cancels its calls. Their responses
+	// go on the stream, so the 202 need not wait for them, and must not
+	// wait long: a client may send its messages one at a time (the
+	// Python SDK's legacy client does), a cancellation among them. On the
+	// fast lane this goroutine runs them and the 202 is held until they
+	// are answered or httpfront.DefaultMaxHold (2 ms) has passed, or a
+	// call sends the client a message of its own, which may be a request
+	// the client answers in a POST (docs/performance.md "Tenth pass":
+	// a quick call then costs no hand-off to another goroutine, here or
+	// in the client, which finds its response already read when the 202
+	// comes). Elsewhere one of the hub's workers runs them.
+	ctx := mcpsession.CallContext(ls, r.Context())
+	if held, ok := httpfront.Hold(w); ok {
+		h.serveCalls(ctx, ls, msgs, held.Release)
+		return
+	}
+	h.hub.Go(func() { h.serveCalls(ctx, ls, msgs, nil) })
+}
+
+// releasing is a call's stream of related messages that first releases
+// the POST's held 202: a message to the client may ask for an answer,
+// which the client may send only once its POST is answered.
+type releasing struct {
+	relay.Stream
+	release func()
+}
+
+func (s *releasing) Send(msg *jsonrpc.Message) error {
+	s.release()
+	return s.Stream.Send(msg)
 }
 
 // startCalls counts n calls in ls in, all or none.
@@ -129,10 +158,14 @@ func (h *Handler) endCalls(ls *mcpsession.Live, n int) {
 // serveCalls answers the requests among msgs, each on its own goroutine
 // but the first, and sends every response on the session's stream. A
 // request stops counting against the session's bound on calls once the
-// core has answered it, before its response is sent.
-func (h *Handler) serveCalls(ctx context.Context, ls *mcpsession.Live, msgs []*jsonrpc.Message) {
+// core has answered it, before its response is sent. release, if not nil,
+// runs before a call sends the client a related message.
+func (h *Handler) serveCalls(ctx context.Context, ls *mcpsession.Live, msgs []*jsonrpc.Message, release func()) {
 	defer h.hub.Leave()
 	out := ls.Client().Standalone // related messages go on the one stream too
+	if release != nil {
+		out = &releasing{Stream: out, release: release}
+	}
 	serve := func(m *jsonrpc.Message) {
 		resp := h.hub.Call(ctx, ls, m, out)
 		ls.EndCall()

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/mcpgate/mcpgate/internal/eventlog"
+	"github.com/mcpgate/mcpgate/internal/httpfront"
 	"github.com/mcpgate/mcpgate/internal/mcp"
 	"github.com/mcpgate/mcpgate/internal/mcpsession"
 )
@@ -124,7 +125,13 @@ func TestLifecycle(t *testing.T) {
 // TestErrors: every refusal is a JSON error with the right status
 // (400 without sessionId, 404 unknown, 403 another principal, …).
 func TestErrors(t *testing.T) {
-	e := newEnvWith(t, nil, Options{MaxBodyBytes: 1024})
+	for _, l := range lanes {
+		t.Run(l.name, func(t *testing.T) { testErrors(t, l.front) })
+	}
+}
+
+func testErrors(t *testing.T, front *httpfront.Options) {
+	e := newEnvWith(t, &envConfig{Front: front}, Options{MaxBodyBytes: 1024})
 	pending := e.open("alice")
 	s := e.initialize(mcp.Version20241105, "alice")
 	e.run(s, []step{

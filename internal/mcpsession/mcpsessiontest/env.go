@@ -2,12 +2,15 @@ package mcpsessiontest
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/mcpgate/mcpgate/internal/eventlog"
+	"github.com/mcpgate/mcpgate/internal/httpfront"
 	"github.com/mcpgate/mcpgate/internal/mcpsession"
 	"github.com/mcpgate/mcpgate/internal/principal"
 	"github.com/mcpgate/mcpgate/internal/session"
@@ -35,6 +38,11 @@ type EnvOptions struct {
 	// the server starts: requests from another process carry no
 	// happens-before edge the race detector can see.
 	Advertise map[string]any
+	// Front, if set, serves the handler as the gateway does, through
+	// httpfront (every POST and DELETE on its fast lane) with these
+	// options, Handler and Fast set by NewEnv; Srv.URL then points at it
+	// (Srv still runs, unused, for its client). Nil: net/http alone.
+	Front *httpfront.Options
 }
 
 // Env is a transport handler over a hub behind a real HTTP server on
@@ -74,10 +82,14 @@ func NewEnv(tb testing.TB, opts *EnvOptions, handler func(*mcpsession.Hub) http.
 	e.Mgr = session.NewManager(store, sc)
 	hubOpts := opts.Hub
 	e.Hub = mcpsession.New(core, e.Mgr, e.Events, &hubOpts)
-	e.Srv = httptest.NewServer(AuthByHeader(handler(e.Hub)))
+	h := AuthByHeader(handler(e.Hub))
+	e.Srv = httptest.NewServer(h)
 	// Cleanups run last-registered first.
 	tb.Cleanup(e.Mgr.Close)
 	tb.Cleanup(e.Srv.Close)
+	if opts.Front != nil {
+		e.Srv.URL = ServeFront(tb, *opts.Front, h)
+	}
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -86,6 +98,30 @@ func NewEnv(tb testing.TB, opts *EnvOptions, handler func(*mcpsession.Hub) http.
 		}
 	})
 	return e
+}
+
+// ServeFront serves h through httpfront on a loopback listener until tb
+// ends, and returns its URL.
+func ServeFront(tb testing.TB, o httpfront.Options, h http.Handler) string {
+	tb.Helper()
+	o.Handler = h
+	o.Fast = func(method, _ []byte) bool {
+		return string(method) == http.MethodPost || string(method) == http.MethodDelete
+	}
+	front := httpfront.New(&o)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- front.Serve(ln) }()
+	tb.Cleanup(func() {
+		front.Close()
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			tb.Errorf("httpfront Serve: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
 }
 
 // UserHeader names the principal of a test request.

@@ -38,6 +38,7 @@ type FakeCore struct {
 	notes    []string                        // notification methods received
 	pending  map[string]chan json.RawMessage // server→client request id → result
 	gates    map[string]chan struct{}        // gate name → release
+	arrivals map[string]chan struct{}        // gate name → closed when a call reaches it
 	results  map[string]string               // gate name → "released" or "cancelled"
 	asked    int
 
@@ -67,6 +68,7 @@ func NewFakeCore() *FakeCore {
 		attached: make(map[string]*relay.Client),
 		pending:  make(map[string]chan json.RawMessage),
 		gates:    make(map[string]chan struct{}),
+		arrivals: make(map[string]chan struct{}),
 		results:  make(map[string]string),
 	}
 }
@@ -140,6 +142,34 @@ func (c *FakeCore) gate(name string) chan struct{} {
 	return g
 }
 
+// Arrived returns a channel closed once a call reaches the gate.
+func (c *FakeCore) Arrived(name string) <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.arrivalLocked(name)
+}
+
+func (c *FakeCore) arrivalLocked(name string) chan struct{} {
+	a := c.arrivals[name]
+	if a == nil {
+		a = make(chan struct{})
+		c.arrivals[name] = a
+	}
+	return a
+}
+
+// arrive records that a call reached the gate.
+func (c *FakeCore) arrive(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a := c.arrivalLocked(name)
+	select {
+	case <-a:
+	default:
+		close(a)
+	}
+}
+
 // Release lets the calls waiting at a gate return.
 func (c *FakeCore) Release(name string) { close(c.gate(name)) }
 
@@ -203,6 +233,7 @@ func (c *FakeCore) HandleRequest(ctx context.Context, cl *relay.Client, msg *jso
 				return jsonrpc.NewErrorResponse(msg.ID, jsonrpc.NewError(jsonrpc.CodeInternalError, err.Error()))
 			}
 		}
+		c.arrive(p.Gate)
 		outcome := "released"
 		select {
 		case <-g:
