@@ -59,14 +59,14 @@ func TestParseOutSegs(t *testing.T) {
 // against Streamable HTTP in the same layout, with the segments per call
 // of both shown.
 func TestLegacyGoals(t *testing.T) {
-	res := func(calls int, segs int64) []*result {
-		return []*result{{Calls: calls, Elapsed: time.Second, Segments: segs}}
+	res := func(calls int, segs int64, cpu time.Duration) []*result {
+		return []*result{{Calls: calls, Elapsed: time.Second, Segments: segs, CPU: cpu}}
 	}
 	rows := map[string]*row{
-		"gw-floor":        {results: res(1000, 2000)},
-		"gw-floor-sse":    {results: res(800, 4000)},
-		"gw-floor-1s":     {results: res(1000, 2000)},
-		"gw-floor-sse-1s": {results: res(950, 2850)},
+		"gw-floor":        {results: res(1000, 2000, 50*time.Millisecond)},
+		"gw-floor-sse":    {results: res(800, 4000, 48*time.Millisecond)},
+		"gw-floor-1s":     {results: res(1000, 2000, 0)}, // CPU not read: not shown
+		"gw-floor-sse-1s": {results: res(950, 2850, 0)},
 	}
 	get := func(key string) *row {
 		if r, ok := rows[key]; ok {
@@ -75,10 +75,10 @@ func TestLegacyGoals(t *testing.T) {
 		return &row{na: "n/a (not in this test)"}
 	}
 	want := map[string]string{
-		"legacy SSE within 10% of Streamable HTTP (a session per worker)":        "**not met**|0.80 ×; TCP segments per call 5.00 vs 2.00",
+		"legacy SSE within 10% of Streamable HTTP (a session per worker)":        "**not met**|0.80 ×; TCP segments per call 5.00 vs 2.00; gateway CPU per call 60µs vs 50µs",
 		"legacy SSE within 10% of Streamable HTTP (one session for all workers)": "met|0.95 ×; TCP segments per call 3.00 vs 2.00",
 	}
-	for _, g := range goals(get, nil, &row{results: res(35000, 70000)}, "") {
+	for _, g := range goals(get, nil, &row{results: res(35000, 70000, 0)}, "") {
 		w, ok := want[g.name]
 		if !ok {
 			continue
