@@ -324,7 +324,7 @@ func goals(get func(string) *row, idle []*idleRow, floor *row, idleCapped string
 			cpu = fmt.Sprintf("; gateway CPU per call %s vs %s", fmtDur(sse.cpuPerCall()), fmtDur(st.cpuPerCall()))
 		}
 		f := sse.rps() / st.rps()
-		ts = append(ts, goal{t.name, fmt.Sprintf("%.2f ×%s; TCP segments per call %s vs %s%s", f, perPass(sse, st), sse.segments(), st.segments(), cpu), verdict(f >= 0.9)})
+		ts = append(ts, goal{t.name, fmt.Sprintf("%.3f ×%s; TCP segments per call %s vs %s%s", f, perPass(sse, st), sse.segments(), st.segments(), cpu), verdict(f >= 0.9)})
 	}
 	return ts
 }

@@ -75,8 +75,8 @@ func TestLegacyGoals(t *testing.T) {
 		return &row{na: "n/a (not in this test)"}
 	}
 	want := map[string]string{
-		"legacy SSE within 10% of Streamable HTTP (a session per worker)":        "**not met**|0.80 ×; TCP segments per call 5.00 vs 2.00; gateway CPU per call 60µs vs 50µs",
-		"legacy SSE within 10% of Streamable HTTP (one session for all workers)": "met|0.95 ×; TCP segments per call 3.00 vs 2.00",
+		"legacy SSE within 10% of Streamable HTTP (a session per worker)":        "**not met**|0.800 ×; TCP segments per call 5.00 vs 2.00; gateway CPU per call 60µs vs 50µs",
+		"legacy SSE within 10% of Streamable HTTP (one session for all workers)": "met|0.950 ×; TCP segments per call 3.00 vs 2.00",
 	}
 	for _, g := range goals(get, nil, &row{results: res(35000, 70000, 0)}, "") {
 		w, ok := want[g.name]
