@@ -22,12 +22,34 @@ func FuzzConn(f *testing.F) {
 		"POST /mcp HTTP/1.1\r\nHost: gw\r\nContent-Length: 2\r\n\r\n{}POST /mcp HTTP/1.1\r\nHost: gw\nContent-Length: 2\r\n\r\n{}",
 		"\r\n\r\n",
 		"",
+		post("/mcp?hold", `{}`) + post("/mcp?release", `{}`) + post("/mcp?slow", `{}`) + post("/mcp", `{}`),
+		post("/mcp?release", `{"unread":true}`) + "POST /mcp HTTP/1.1\r\nHost: gw\r\nContent-Length: 9\r\n\r\n{",
 	} {
 		f.Add([]byte(seed))
 	}
-	_, addr := start(f, http.HandlerFunc(echo), func(o *Options) {
+	// Requests with a query hold their answer (Hold): returned before
+	// MaxHold, released by the handler, or sent by the sweep.
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawQuery == "" {
+			echo(w, r)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+		held, ok := Hold(w)
+		if !ok {
+			return // net/http's lane
+		}
+		switch r.URL.RawQuery {
+		case "release":
+			held.Release()
+		case "slow":
+			time.Sleep(3 * time.Millisecond) // past MaxHold: the sweep sends it
+		}
+	})
+	_, addr := start(f, h, func(o *Options) {
 		o.ReadHeaderTimeout = 200 * time.Millisecond
 		o.IdleTimeout = 200 * time.Millisecond
+		o.MaxHold = time.Millisecond
 	})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		nc, err := net.Dial("tcp", addr)
