@@ -86,17 +86,22 @@ func TestHoldRelease(t *testing.T) {
 }
 
 // TestHoldMaxHold: a handler still running after MaxHold has its response
-// sent by the server's sweep.
+// sent by the server's sweep (a MaxHold shorter than the sweep's shortest
+// tick too).
 func TestHoldMaxHold(t *testing.T) {
-	proceed := make(chan struct{})
-	defer close(proceed)
-	_, addr := start(t, holder(func(http.ResponseWriter, Held) { <-proceed }),
-		func(o *Options) { o.MaxHold = time.Millisecond })
-	c := dial(t, addr)
-	for i := range 3 { // each on a sweep of its own, or the same
-		c.send(post("/mcp?hold", `{}`))
-		expectHeld(t, c)
-		expectEcho(t, c, strings.Repeat("x", i+1))
+	for _, maxHold := range []time.Duration{time.Millisecond, time.Nanosecond} {
+		t.Run(maxHold.String(), func(t *testing.T) {
+			proceed := make(chan struct{})
+			defer close(proceed)
+			_, addr := start(t, holder(func(http.ResponseWriter, Held) { <-proceed }),
+				func(o *Options) { o.MaxHold = maxHold })
+			c := dial(t, addr)
+			for i := range 3 { // each on a sweep of its own, or the same
+				c.send(post("/mcp?hold", `{}`))
+				expectHeld(t, c)
+				expectEcho(t, c, strings.Repeat("x", i+1))
+			}
+		})
 	}
 }
 

@@ -169,6 +169,9 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
+// minHoldTick bounds the sweep's tick from below however short MaxHold is.
+const minHoldTick = 100 * time.Microsecond
+
 // sweep starts the watch of fast-lane requests that have run for
 // watchDelay, every half of it, and sends the responses held for MaxHold,
 // every half of that while any is held, until the server closes. With no
@@ -194,7 +197,7 @@ func (s *Server) sweep() {
 		}
 		want := watchDelay / 2
 		if s.held.n.Load() > 0 {
-			want = min(want, s.opts.MaxHold/2)
+			want = min(want, max(s.opts.MaxHold/2, minHoldTick))
 		}
 		if want != period {
 			period = want
