@@ -97,3 +97,38 @@ func BenchmarkPOSTJSONHTTP(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkStatelessPOST: a 2026-07-28 tools/call without a session, its
+// _meta as a client sends it, answered at once by the core, through the
+// handler: the header and _meta checks, the per-request client.
+func BenchmarkStatelessPOST(b *testing.B) {
+	hub, _ := mcpsessiontest.NewHub(b, nil)
+	h := New(hub, nil)
+	body := []byte(`{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"hello","arguments":{"query":"mcp gateway","limit":10},` +
+		`"_meta":{"` + mcp.MetaProtocolVersion + `":"` + mcp.Version20260728 + `","` + mcp.MetaClientCapabilities + `":{"elicitation":{}},` +
+		`"` + mcp.MetaClientInfo + `":{"name":"bench","version":"1.0.0"}}}}`)
+	hdr := http.Header{
+		"Accept":               {"application/json, text/event-stream"},
+		"Content-Type":         {"application/json"},
+		"Mcp-Protocol-Version": {mcp.Version20260728},
+		"Mcp-Method":           {"tools/call"},
+		"Mcp-Name":             {"hello"},
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		w := &discardWriter{h: http.Header{}}
+		rd := bytes.NewReader(body)
+		for pb.Next() {
+			rd.Reset(body)
+			r := &http.Request{Method: "POST", Header: hdr, Body: io.NopCloser(rd), ContentLength: int64(len(body))}
+			r = r.WithContext(context.Background())
+			clear(w.h)
+			w.status, w.n = 0, 0
+			h.ServeHTTP(w, r)
+			if w.status != 200 && w.status != 0 || w.n == 0 {
+				b.Fatalf("status %d, %d bytes", w.status, w.n)
+			}
+		}
+	})
+}

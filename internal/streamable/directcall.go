@@ -43,13 +43,7 @@ var (
 )
 
 func newDirectStream(w http.ResponseWriter, timeout time.Duration, meta requestMeta) *directStream {
-	d := &directStream{w: w, timeout: timeout, logLevel: -1}
-	var caps struct {
-		Sampling, Elicitation, Roots json.RawMessage
-	}
-	if json.Unmarshal(meta.ClientCapabilities, &caps) == nil {
-		d.caps = declaredCaps{present(caps.Sampling), present(caps.Elicitation), present(caps.Roots)}
-	}
+	d := &directStream{w: w, timeout: timeout, logLevel: -1, caps: readCaps(meta.ClientCapabilities)}
 	if meta.LogLevel != "" {
 		if lvl, ok := logRank[meta.LogLevel]; ok {
 			d.logLevel = lvl
@@ -58,7 +52,47 @@ func newDirectStream(w http.ResponseWriter, timeout time.Duration, meta requestM
 	return d
 }
 
-func present(raw json.RawMessage) bool { return len(raw) > 0 && string(raw) != "null" }
+func present(raw []byte) bool { return len(raw) > 0 && string(raw) != "null" }
+
+// readCaps reads which of sampling, elicitation and roots the capabilities
+// object caps declares (present and not null), as encoding/json reads them
+// into a struct with those fields: names matched case-insensitively, the
+// last of duplicates winning, nothing from what is not an object. It
+// scans without encoding/json, on every stateless request, and leaves to
+// it the names it cannot fold alone: escaped or non-ASCII ones (Unicode
+// case folding matches "ſ" to "s").
+func readCaps(caps []byte) declaredCaps {
+	var d declaredCaps
+	sure := true
+	valid := jsonrpc.Members(caps, func(mb jsonrpc.Member) bool {
+		if mb.KeyEscaped || !ascii(mb.Key) {
+			sure = false
+			return false
+		}
+		switch {
+		case jsonrpc.FoldEqual(mb.Key, "sampling"):
+			d.sampling = present(mb.Value)
+		case jsonrpc.FoldEqual(mb.Key, "elicitation"):
+			d.elicitation = present(mb.Value)
+		case jsonrpc.FoldEqual(mb.Key, "roots"):
+			d.roots = present(mb.Value)
+		}
+		return true
+	})
+	if sure {
+		if !valid {
+			return declaredCaps{}
+		}
+		return d
+	}
+	var v struct {
+		Sampling, Elicitation, Roots json.RawMessage
+	}
+	if json.Unmarshal(caps, &v) != nil {
+		return declaredCaps{}
+	}
+	return declaredCaps{present(v.Sampling), present(v.Elicitation), present(v.Roots)}
+}
 
 // logRank orders the syslog levels of notifications/message.
 var logRank = map[string]int{"debug": 0, "info": 1, "notice": 2, "warning": 3, "error": 4,

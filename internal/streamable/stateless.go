@@ -176,7 +176,8 @@ func (h *Handler) stateless(w http.ResponseWriter, r *http.Request, body []byte)
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
-	if e := checkStateless(r, msg); e != nil {
+	meta, e := checkStateless(r, msg)
+	if e != nil {
 		writeRPCError(w, statusOf(e), msg.ID, e)
 		return
 	}
@@ -196,7 +197,6 @@ func (h *Handler) stateless(w http.ResponseWriter, r *http.Request, body []byte)
 		return
 	}
 	defer h.hub.Leave()
-	meta, _ := parseMeta(msg.Params)
 	c := &relay.Client{
 		SessionID:       "stateless-" + strconv.FormatUint(statelessSeq.Add(1), 36),
 		Principal:       principal.FromContext(r.Context()),
@@ -245,44 +245,45 @@ func (h *Handler) statelessCall(r *http.Request, c *relay.Client, msg *jsonrpc.M
 }
 
 // checkStateless applies the header and _meta rules 5–10 of
-// docs/protocol-eras.md §2, in that order; nil means the request passes.
-func checkStateless(r *http.Request, msg *jsonrpc.Message) *jsonrpc.Error {
+// docs/protocol-eras.md §2, in that order; a nil error means the request
+// passes, and meta is its parsed params._meta (parsed once per request).
+func checkStateless(r *http.Request, msg *jsonrpc.Message) (meta requestMeta, _ *jsonrpc.Error) {
 	// [SH26 §Server Validation]: a missing or malformed
 	// MCP-Protocol-Version is a header mismatch.
 	vs := r.Header[mcp.HeaderProtocolVersion]
 	if len(vs) != 1 || vs[0] == "" {
-		return headerMismatch("MCP-Protocol-Version must be sent exactly once")
+		return meta, headerMismatch("MCP-Protocol-Version must be sent exactly once")
 	}
 	// [B26 §_meta]: protocolVersion and clientCapabilities are required
 	// on every request; clientInfo is optional.
 	meta, ok := parseMeta(msg.Params)
 	if !ok {
-		return jsonrpc.NewError(jsonrpc.CodeInvalidParams, "Invalid params: _meta must carry "+
+		return meta, jsonrpc.NewError(jsonrpc.CodeInvalidParams, "Invalid params: _meta must carry "+
 			mcp.MetaProtocolVersion+" (a string) and "+mcp.MetaClientCapabilities+" (an object)")
 	}
 	// [SH26 §Protocol Version Header]: the header and _meta must agree.
 	if *meta.ProtocolVersion != vs[0] {
-		return headerMismatch("MCP-Protocol-Version does not match _meta " + mcp.MetaProtocolVersion)
+		return meta, headerMismatch("MCP-Protocol-Version does not match _meta " + mcp.MetaProtocolVersion)
 	}
 	// [V26 §Protocol Version Negotiation]: UnsupportedProtocolVersionError
 	// lists what is served statelessly.
 	if !mcp.IsModern(vs[0]) {
 		e := jsonrpc.NewError(mcp.CodeUnsupportedProtocolVersion, "Unsupported protocol version: "+truncate(vs[0], 64))
 		e.Data = jsonrpc.MustRaw(map[string]any{"supported": mcp.ModernVersions, "requested": vs[0]})
-		return e
+		return meta, e
 	}
 	// [SH26 §Standard Request Headers, §Case Sensitivity]: Mcp-Method is
 	// required and equals the body's method exactly (net/http matches the
 	// header name case-insensitively).
 	if ms := r.Header[mcp.HeaderMethod]; len(ms) != 1 || strings.TrimSpace(ms[0]) != msg.Method {
-		return headerMismatch("Mcp-Method must equal the request's method")
+		return meta, headerMismatch("Mcp-Method must equal the request's method")
 	}
 	// [SH26 §Standard Request Headers, §Value Encoding]: Mcp-Name mirrors
 	// params.name, params.uri or params.taskId.
 	if problem := mcp.CheckNameHeader(r.Header[mcp.HeaderName], msg.Method, msg.Params); problem != "" {
-		return headerMismatch(problem)
+		return meta, headerMismatch(problem)
 	}
-	return nil
+	return meta, nil
 }
 
 // paramHeaders collects the Mcp-Param-* headers by lower-cased suffix; nil

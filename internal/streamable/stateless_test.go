@@ -395,3 +395,56 @@ func FuzzParseMeta(f *testing.F) {
 		}
 	})
 }
+
+// capsByJSON is readCaps's reference: encoding/json into the three fields.
+func capsByJSON(raw []byte) declaredCaps {
+	var v struct {
+		Sampling, Elicitation, Roots json.RawMessage
+	}
+	if json.Unmarshal(raw, &v) != nil {
+		return declaredCaps{}
+	}
+	return declaredCaps{present(v.Sampling), present(v.Elicitation), present(v.Roots)}
+}
+
+// TestReadCaps: the capabilities a stateless request declares, read
+// without encoding/json, as encoding/json reads them.
+func TestReadCaps(t *testing.T) {
+	tests := []struct {
+		raw  string
+		want declaredCaps
+	}{
+		{`{}`, declaredCaps{}},
+		{`{"sampling":{},"elicitation":{"form":{}},"roots":{"listChanged":true}}`, declaredCaps{true, true, true}},
+		{`{"elicitation":{}}`, declaredCaps{elicitation: true}},
+		{`{"Sampling":{},"ROOTS":{}}`, declaredCaps{sampling: true, roots: true}}, // names fold as in encoding/json
+		{`{"sampling":null,"roots":{}}`, declaredCaps{roots: true}},               // null declares nothing
+		{`{"sampling":{},"sampling":null}`, declaredCaps{}},                       // the last duplicate wins
+		{`{"samplin\u0067":{}}`, declaredCaps{sampling: true}},                    // escaped: encoding/json's
+		{`{"ſampling":{}}`, declaredCaps{sampling: true}},                         // Unicode folding: encoding/json's
+		{`{"experimental":{"sampling":{}},"tasks":{}}`, declaredCaps{}},           // nested names are not capabilities
+		{`[]`, declaredCaps{}},             // not an object
+		{`{"sampling":{}`, declaredCaps{}}, // not JSON
+		{` { "roots" : { } } `, declaredCaps{roots: true}},
+	}
+	for _, tt := range tests {
+		got := readCaps([]byte(tt.raw))
+		if got != tt.want {
+			t.Errorf("readCaps(%s) = %+v, want %+v", tt.raw, got, tt.want)
+		}
+		if ref := capsByJSON([]byte(tt.raw)); got != ref {
+			t.Errorf("readCaps(%s) = %+v, encoding/json says %+v", tt.raw, got, ref)
+		}
+	}
+}
+
+func FuzzReadCaps(f *testing.F) {
+	for _, s := range []string{`{"sampling":{},"Roots":null,"elicitation":{}}`, `{"ſampling":1}`, `[1]`, `{"a":{"roots":{}}}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		if got, want := readCaps([]byte(raw)), capsByJSON([]byte(raw)); got != want {
+			t.Fatalf("readCaps(%q) = %+v, encoding/json says %+v", raw, got, want)
+		}
+	})
+}
